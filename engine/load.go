@@ -124,7 +124,7 @@ func FromGGUF(f *gguf.File, opts Options) (m *Model, err error) {
 	if m.ctxLen > maxContext {
 		return nil, fmt.Errorf("context length %d exceeds %d: %w", m.ctxLen, maxContext, errs.ErrInvalidArgument)
 	}
-	m.rope = kernels.NewRopeTable(hp.RopeBase, hp.RopeDims, m.ctxLen, spec.rope)
+	m.rope = kernels.NewRopeTable(hp.RopeBase, hp.RopeDims, spec.rope)
 	threads := opts.Threads
 	if threads == 0 {
 		threads = threadsFromEnv()

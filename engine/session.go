@@ -40,9 +40,7 @@ func (m *Model) NewSession() (*Session, error) {
 	}
 	hp := m.Hyper
 	kvDim := hp.KVHeads * hp.HeadDim
-	hi1, per := bits.Mul64(uint64(m.ctxLen), uint64(kvDim)*8)
-	hi2, total := bits.Mul64(per, uint64(hp.Layers))
-	if hi1 != 0 || hi2 != 0 || total > maxKVBytes {
+	if _, ok := kvCacheBytes(hp.Layers, m.ctxLen, kvDim); !ok {
 		return nil, fmt.Errorf("new session: KV cache of %d positions x %d layers x %d would exceed %d GiB; lower the context length: %w",
 			m.ctxLen, hp.Layers, kvDim, maxKVBytes>>30, errs.ErrMemory)
 	}
@@ -52,6 +50,14 @@ func (m *Model) NewSession() (*Session, error) {
 		s.vc[l] = make([]float32, m.ctxLen*kvDim)
 	}
 	return s, nil
+}
+
+// kvCacheBytes is the size of a float32 KV cache, and whether it is within
+// maxKVBytes.
+func kvCacheBytes(layers, ctx, kvDim int) (uint64, bool) {
+	hi1, per := bits.Mul64(uint64(ctx), uint64(kvDim)*8)
+	hi2, total := bits.Mul64(per, uint64(layers))
+	return total, hi1 == 0 && hi2 == 0 && total <= maxKVBytes
 }
 
 // Pos is the number of tokens in the cache.

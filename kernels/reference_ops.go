@@ -24,8 +24,9 @@ func (r *Reference) RMSNorm(out, x, weight []float32, n, dim int, eps float32) {
 func (r *Reference) Rope(x []float32, n, heads, headDim, start int, rot *RopeTable) {
 	half := rot.Dims / 2
 	stride := heads * headDim
+	cos, sin := make([]float32, half), make([]float32, half)
 	for t := 0; t < n; t++ {
-		cos, sin := rot.At(start + t)
+		rot.At(start+t, cos, sin)
 		for h := 0; h < heads; h++ {
 			v := x[t*stride+h*headDim : t*stride+(h+1)*headDim]
 			for i := 0; i < half; i++ {

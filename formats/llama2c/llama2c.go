@@ -40,7 +40,11 @@ const (
 )
 
 func (l Layout) String() string {
-	return [...]string{"llama2.c legacy float32", "llama2.c ak42 v1 float32", "bitllama2c ak42 v1 ternary"}[l]
+	names := [...]string{"llama2.c legacy float32", "llama2.c ak42 v1 float32", "bitllama2c ak42 v1 ternary"}
+	if l < 0 || int(l) >= len(names) {
+		return fmt.Sprintf("llama2c.Layout(%d)", int(l))
+	}
+	return names[l]
 }
 
 // Config is the model shape from the header.
@@ -276,6 +280,14 @@ func parseV1(b []byte) (*Model, error) {
 	if err != nil {
 		return nil, err
 	}
+	if !cfg.SharedClassifier {
+		// Version 1 headers store the vocabulary size as is and say
+		// whether the classifier is shared in a flag byte.
+		return nil, fmt.Errorf("ak42 header: vocab_size = -%d is out of range (1..%d): %w", cfg.Vocab, 1<<22, errs.ErrFormat)
+	}
+	if b[36] > 1 {
+		return nil, fmt.Errorf("ak42 header: shared_classifier flag is %d, not 0 or 1: %w", b[36], errs.ErrFormat)
+	}
 	cfg.SharedClassifier = b[36] == 1
 	fsz, tsz := sizes(cfg)
 	body := uint64(len(b) - v1Header)
@@ -283,6 +295,11 @@ func parseV1(b []byte) (*Model, error) {
 	case fsz:
 		return parseFloat(b, v1Header, cfg, Float32V1)
 	case tsz:
+		if !cfg.SharedClassifier {
+			// bitllama2c always ties the classifier: more likely a
+			// truncated float32 file than a ternary one.
+			return nil, fmt.Errorf("ak42 v1: %d bytes of weights match only the ternary layout, but shared_classifier is 0 and ternary files always share the classifier (truncated float32 file?): %w", body, errs.ErrFormat)
+		}
 		return parseTernary(b, cfg)
 	}
 	return nil, fmt.Errorf("ak42 v1: %d bytes of weights match neither the float32 layout (%d) nor the ternary layout (%d) for this header (truncated or wrong shape): %w",
@@ -377,7 +394,7 @@ func parseFloat(b []byte, off uint64, c Config, layout Layout) (*Model, error) {
 		}
 		m.Classifier = &cls
 	}
-	if r.pos != uint64(len(b)) && layout != Legacy {
+	if r.pos != uint64(len(b)) {
 		return nil, fmt.Errorf("%d unexpected bytes after the weights: %w", uint64(len(b))-r.pos, errs.ErrFormat)
 	}
 	return m, nil
