@@ -43,9 +43,13 @@ lint:
 test-go:
 	BITNET_REQUIRE_ASSETS=$${BITNET_REQUIRE_ASSETS:-1} $(GO) test -count=1 ./...
 
-# A short run of each fuzz target (go test -fuzz takes one target at a time).
+# A short run of each fuzz target (go test -fuzz takes one target at a time);
+# their seed corpora also run in every plain `go test`.
 test-fuzz:
 	$(GO) test -run='^$$' -fuzz='^FuzzParse$$' -fuzztime=$(FUZZTIME) ./formats/gguf/
+	$(GO) test -run='^$$' -fuzz='^FuzzParse$$' -fuzztime=5s ./formats/llama2c/
+	$(GO) test -run='^$$' -fuzz='^FuzzParse$$' -fuzztime=5s ./formats/sentencepiece/
+	$(GO) test -run='^$$' -fuzz='^FuzzSPMDecodeInvertsEncode$$' -fuzztime=5s ./tokenize/
 
 $(VENV)/.stamp: tests/requirements.txt
 	$(PYTHON) -m venv $(VENV)

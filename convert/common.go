@@ -19,6 +19,7 @@
 package convert
 
 import (
+	"encoding/binary"
 	"fmt"
 	"regexp"
 
@@ -129,9 +130,23 @@ func encodeTernary(t quant.Type, codes []int8, gamma float32, rows, cols int) (d
 	for i, c := range codes {
 		vals[i] = float32(c)
 	}
-	data, err = encodeFloat(t, vals, rows, cols)
-	return data, gamma, err
+	if data, err = encodeFloat(t, vals, rows, cols); err != nil {
+		return nil, 0, err
+	}
+	// The block scale is the block's largest magnitude: 1, or 0 for an
+	// all-zero block. Store 1 there too, so every block has d = 1 as
+	// documented (and as other converters write it); the codes are 1
+	// (zero) either way.
+	info, _ := quant.Lookup(t)
+	for off := info.BlockBytes - 2; off < len(data); off += info.BlockBytes {
+		binary.LittleEndian.PutUint16(data[off:], f16One)
+	}
+	return data, gamma, nil
 }
+
+// f16One is 1.0 in IEEE half precision; TQ1_0 and TQ2_0 blocks end with
+// their f16 scale.
+const f16One = 0x3c00
 
 // ternarize returns the codes and scale of a matrix: exact when the values
 // are ternary, with absmean otherwise (allowed only when bitLinear).
@@ -156,23 +171,27 @@ func isBitLinearArch(arch string) bool {
 	return false
 }
 
-// setTokenizer writes a SentencePiece-style vocabulary into w.
+// setTokenizer writes a SentencePiece-style vocabulary into w. A special
+// token id of -1 (disabled in SentencePiece) is left out.
 func setTokenizer(w *gguf.Writer, tokens []string, scores []float32, types []int32, bos, eos, unk int32) error {
-	for _, kv := range []struct {
+	type kv struct {
 		k string
 		v any
-	}{
+	}
+	kvs := []kv{
 		{"tokenizer.ggml.model", "llama"},
 		{"tokenizer.ggml.tokens", tokens},
 		{"tokenizer.ggml.scores", scores},
 		{"tokenizer.ggml.token_type", types},
-		{"tokenizer.ggml.unknown_token_id", uint32(unk)},
-		{"tokenizer.ggml.bos_token_id", uint32(bos)},
-		{"tokenizer.ggml.eos_token_id", uint32(eos)},
-		{"tokenizer.ggml.add_bos_token", true},
-		{"tokenizer.ggml.add_eos_token", false},
-	} {
-		if err := w.Set(kv.k, kv.v); err != nil {
+	}
+	for _, id := range []kv{{"tokenizer.ggml.unknown_token_id", unk}, {"tokenizer.ggml.bos_token_id", bos}, {"tokenizer.ggml.eos_token_id", eos}} {
+		if v := id.v.(int32); v >= 0 {
+			kvs = append(kvs, kv{id.k, uint32(v)})
+		}
+	}
+	kvs = append(kvs, kv{"tokenizer.ggml.add_bos_token", bos >= 0}, kv{"tokenizer.ggml.add_eos_token", false})
+	for _, e := range kvs {
+		if err := w.Set(e.k, e.v); err != nil {
 			return err
 		}
 	}

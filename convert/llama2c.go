@@ -1,6 +1,7 @@
 package convert
 
 import (
+	"encoding/binary"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -21,10 +22,17 @@ type Vocab struct {
 }
 
 // LoadVocab reads a tokenizer for a llama2.c model of n tokens: a
-// SentencePiece tokenizer.model, or llama2.c's tokenizer.bin format.
+// SentencePiece tokenizer.model, or llama2.c's tokenizer.bin format. The
+// content decides, not the name: a tokenizer.bin starts with its maximum
+// token length, a little-endian int32 of at most 1<<16, while a
+// tokenizer.model starts with a piece field (0x0a), the piece's length and
+// a non-zero field key, which read as an int32 exceed 1<<16.
 func LoadVocab(path string, n int) (*Vocab, error) {
-	if b, err := os.ReadFile(path); err == nil && len(b) > 0 && b[0] == 0x0a {
-		// A protocol buffer starting with field 1 (pieces): tokenizer.model.
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return nil, fmt.Errorf("tokenizer: %w", err)
+	}
+	if len(b) >= 4 && b[0] == 0x0a && binary.LittleEndian.Uint32(b) > 1<<16 {
 		sp, err := sentencepiece.Parse(b)
 		if err != nil {
 			return nil, fmt.Errorf("tokenizer %s: %w", path, err)
@@ -35,9 +43,9 @@ func LoadVocab(path string, n int) (*Vocab, error) {
 		return &Vocab{Tokens: sp.Pieces, Scores: sp.Scores, Types: sp.Types,
 			BOS: int32(sp.BOSID), EOS: int32(sp.EOSID), UNK: int32(sp.UnkID)}, nil
 	}
-	v, err := llama2c.ReadVocab(path, n)
+	v, err := llama2c.ParseVocab(b, n)
 	if err != nil {
-		return nil, err
+		return nil, fmt.Errorf("llama2c tokenizer %s: %w", path, err)
 	}
 	return &Vocab{Tokens: v.Tokens, Scores: v.Scores, Types: v.Types, BOS: 1, EOS: 2, UNK: 0}, nil
 }
@@ -60,7 +68,8 @@ func FindVocab(modelPath string, n int) (string, error) {
 // `llama` for float checkpoints, `bitnet` for ternary ones (whose weightless
 // norms become constant norm weights 1/n, whose q/k rows are permuted from
 // adjacent-pair to rotate-half RoPE, and whose scales become ".scale"
-// tensors or the I2_S tail).
+// tensors or the I2_S tail). The writer reads m's weights when it is
+// written: keep m open until then.
 func FromLlama2c(m *llama2c.Model, vocab *Vocab, name string, opts Options) (*gguf.Writer, error) {
 	c := m.Config
 	ternary := m.Layout == llama2c.TernaryV1
@@ -72,6 +81,9 @@ func FromLlama2c(m *llama2c.Model, vocab *Vocab, name string, opts Options) (*gg
 	}
 	if vocab != nil && len(vocab.Tokens) != c.Vocab {
 		return nil, fmt.Errorf("convert: tokenizer has %d tokens, the model %d: %w", len(vocab.Tokens), c.Vocab, errs.ErrModel)
+	}
+	if vocab != nil && (len(vocab.Scores) != len(vocab.Tokens) || len(vocab.Types) != len(vocab.Tokens)) {
+		return nil, fmt.Errorf("convert: tokenizer has %d tokens but %d scores and %d types: %w", len(vocab.Tokens), len(vocab.Scores), len(vocab.Types), errs.ErrInvalidArgument)
 	}
 	h := Hyper{Arch: "llama", Context: c.SeqLen, Dim: c.Dim, Layers: c.Layers, FFN: c.Hidden, Heads: c.Heads,
 		KVHeads: c.KVHeads, RopeDims: c.HeadDim(), Vocab: c.Vocab, Eps: 1e-5, RopeBase: 10000}
@@ -139,11 +151,17 @@ func FromLlama2c(m *llama2c.Model, vocab *Vocab, name string, opts Options) (*gg
 				b.matrix(full, opts.Type, mat.Rows, mat.Cols, mat.Float32)
 				continue
 			}
-			codes, scale := mat.Ternary()
-			if mt.rope {
-				codes = adjacentToHalf(codes, mat.Rows, mat.Cols, c.HeadDim())
-			}
-			b.ternary(p+mt.name, opts.Type, mat.Rows, mat.Cols, scale, func() []int8 { return codes })
+			// Codes are decoded when the tensor is written, so that only
+			// one matrix at a time is held unpacked.
+			scale := mat.Scale()
+			rope := mt.rope
+			b.ternary(p+mt.name, opts.Type, mat.Rows, mat.Cols, scale, func() []int8 {
+				codes, _ := mat.Ternary()
+				if rope {
+					codes = adjacentToHalf(codes, mat.Rows, mat.Cols, c.HeadDim())
+				}
+				return codes
+			})
 		}
 	}
 	return w, b.err
@@ -172,7 +190,6 @@ type builder struct {
 	opts  Options
 	err   error
 	total int
-	done  int
 }
 
 func (b *builder) add(name string, t quant.Type, dims []uint64, fill func(dst []byte) error) {
@@ -180,13 +197,16 @@ func (b *builder) add(name string, t quant.Type, dims []uint64, fill func(dst []
 		return
 	}
 	b.total++
+	// The writer fills tensors in the order they were added, so the
+	// position of a tensor is the count of tensors done when it is. (A
+	// running counter would keep counting when a file is written twice.)
+	pos := b.total
 	b.err = b.w.AddTensorFunc(name, t, dims, func(dst []byte) error {
 		if err := fill(dst); err != nil {
 			return err
 		}
-		b.done++
 		if b.opts.Progress != nil {
-			b.opts.Progress(b.done, b.total, name)
+			b.opts.Progress(pos, b.total, name)
 		}
 		return nil
 	})

@@ -62,9 +62,12 @@ func Random(shape string, seed uint64, opts Options) (*gguf.Writer, error) {
 		return nil, err
 	}
 	b := &builder{w: w, opts: opts}
-	// Each tensor has its own stream, so tensors do not depend on order.
+	// Each tensor has its own stream, so tensors do not depend on order,
+	// and each fill starts its stream afresh, so writing the same writer
+	// twice gives the same file.
 	stream := uint64(0)
-	rng := func() *rand.Rand { stream++; return rand.New(rand.NewPCG(seed, stream)) }
+	next := func() uint64 { stream++; return stream }
+	rng := func(s uint64) *rand.Rand { return rand.New(rand.NewPCG(seed, s)) }
 	ones := func(n int) func() []float32 {
 		return func() []float32 {
 			v := make([]float32, n)
@@ -74,8 +77,9 @@ func Random(shape string, seed uint64, opts Options) (*gguf.Writer, error) {
 			return v
 		}
 	}
-	embRng := rng()
+	embStream := next()
 	b.matrix("token_embd.weight", et, h.Vocab, h.Dim, func() []float32 {
+		embRng := rng(embStream)
 		v := make([]float32, h.Vocab*h.Dim)
 		for i := range v {
 			v[i] = float32(embRng.NormFloat64() * 0.02)
@@ -97,10 +101,15 @@ func Random(shape string, seed uint64, opts Options) (*gguf.Writer, error) {
 			{"attn_q", h.Dim, h.Dim}, {"attn_k", kvDim, h.Dim}, {"attn_v", kvDim, h.Dim}, {"attn_output", h.Dim, h.Dim},
 			{"ffn_gate", h.FFN, h.Dim}, {"ffn_up", h.FFN, h.Dim}, {"ffn_down", h.Dim, h.FFN},
 		} {
-			r := rng()
-			gamma := float32(0.5 + r.Float64())
+			s := next()
+			// The first draw of the stream is the scale, the rest the codes.
+			gamma := float32(0.5 + rng(s).Float64())
 			rows, cols := mt.rows, mt.cols
-			b.ternary(p+mt.name, opts.Type, rows, cols, gamma, func() []int8 { return randomCodes(r, rows*cols) })
+			b.ternary(p+mt.name, opts.Type, rows, cols, gamma, func() []int8 {
+				r := rng(s)
+				r.Float64()
+				return randomCodes(r, rows*cols)
+			})
 		}
 		if b.err != nil {
 			return nil, b.err

@@ -11,7 +11,8 @@ import (
 
 // FromGGUF builds a writer holding the model of f with its linear layers in
 // opts.Type (see the package policy). Metadata is copied; general.file_type
-// is updated.
+// is updated. The writer reads f's tensor data when it is written: keep f
+// open until then.
 func FromGGUF(f *gguf.File, opts Options) (*gguf.Writer, error) {
 	arch := f.Architecture()
 	bitLinear := isBitLinearArch(arch)
@@ -56,6 +57,9 @@ func FromGGUF(f *gguf.File, opts Options) (*gguf.Writer, error) {
 			if len(t.Dims) != 2 {
 				return nil, fmt.Errorf("%s: shape %v is not a matrix: %w", t.Name, t.Dims, errs.ErrModel)
 			}
+			if err := checkSource(t); err != nil {
+				return nil, err
+			}
 			b.matrix(t.Name, et, int(t.Dims[1]), int(t.Dims[0]), dequantizer(f, t))
 		default:
 			b.copyTensor(f, t)
@@ -67,11 +71,19 @@ func FromGGUF(f *gguf.File, opts Options) (*gguf.Writer, error) {
 	return w, b.err
 }
 
+// checkSource verifies that tensor t can be decoded.
+func checkSource(t *gguf.TensorInfo) error {
+	if info, ok := quant.Lookup(t.Type); !ok || !info.CanDequantize() {
+		return fmt.Errorf("%s: cannot read weight type %v: %w", t.Name, t.Type, errs.ErrUnsupported)
+	}
+	return nil
+}
+
 // dequantizer returns a function decoding tensor t of f to float32.
 func dequantizer(f *gguf.File, t *gguf.TensorInfo) func() []float32 {
 	return func() []float32 {
 		v := make([]float32, t.Elements())
-		// Checked before the writer was built (requantLinear / CanDequantize).
+		// Checked before the writer was built (checkSource).
 		_ = quant.Dequantize(t.Type, f.Data(t), v)
 		return v
 	}
@@ -85,8 +97,8 @@ func (b *builder) requantLinear(f *gguf.File, t *gguf.TensorInfo, bitLinear bool
 	if len(t.Dims) != 2 {
 		return fmt.Errorf("%s: shape %v is not a matrix: %w", t.Name, t.Dims, errs.ErrModel)
 	}
-	if info, ok := quant.Lookup(t.Type); !ok || !info.CanDequantize() {
-		return fmt.Errorf("%s: cannot read weight type %v: %w", t.Name, t.Type, errs.ErrUnsupported)
+	if err := checkSource(t); err != nil {
+		return err
 	}
 	rows, cols := int(t.Dims[1]), int(t.Dims[0])
 	target := b.opts.Type

@@ -30,6 +30,7 @@ class Shape:
     rope_base: float = 10000.0
     eps: float = 1e-5
     context: int = 64
+    rope_dims: int | None = None  # rotated elements per head (default: all)
 
     @property
     def kv_dim(self):
@@ -148,12 +149,15 @@ def tensor_type(spec: Spec, name: str) -> QT:
     return QT.F32
 
 
-def write_gguf(path, spec: Spec, weights: dict[str, np.ndarray] | None = None) -> dict[str, np.ndarray]:
-    """Writes the model with GGUFWriter; returns the float32 values used."""
+def write_gguf(path, spec: Spec, weights: dict[str, np.ndarray] | None = None, alignment: int | None = None) -> dict[str, np.ndarray]:
+    """Writes the model with GGUFWriter (general.alignment set when
+    alignment is given); returns the float32 values used."""
     s = spec.shape
     if weights is None:
         weights = make_weights(spec)
     w = GGUFWriter(str(path), s.arch)
+    if alignment is not None:
+        w.add_custom_alignment(alignment)
     w.add_name(f"test-{s.arch}")
     w.add_context_length(s.context)
     w.add_embedding_length(s.dim)
@@ -161,7 +165,7 @@ def write_gguf(path, spec: Spec, weights: dict[str, np.ndarray] | None = None) -
     w.add_feed_forward_length(s.ffn)
     w.add_head_count(s.n_heads)
     w.add_head_count_kv(s.n_kv_heads)
-    w.add_rope_dimension_count(s.dim // s.n_heads)
+    w.add_rope_dimension_count(s.rope_dims or s.dim // s.n_heads)
     w.add_rope_freq_base(s.rope_base)
     w.add_layer_norm_rms_eps(s.eps)
     w.add_vocab_size(s.vocab)

@@ -21,6 +21,7 @@ y = sum_blocks d_b (codes_b . q_b) / s * scale.
 
 from __future__ import annotations
 
+import itertools
 from dataclasses import dataclass, replace
 
 import numpy as np
@@ -60,6 +61,46 @@ ARCHS = {
 }
 
 
+class Activations:
+    """The input of linear layers: float rows x, quantized to int8 at most
+    once (as the engine does) when a ternary matrix reads them.
+
+    quant records rounding near-ties and applies requested flips: float64
+    here and float32 in an engine can round x * s differently when it lies
+    within ~1e-5 of k + 1/2, which can move logits by a few 1e-3. Tests use
+    the record to tell such flips from real disagreements."""
+
+    def __init__(self, x, quant):
+        self.x, self.quant, self._q = x, quant, None
+
+    def quantized(self):
+        if self._q is None:
+            self._q = self.quant(self.x)
+        return self._q
+
+
+class Quantizer:
+    """Per-token absmax int8 quantization, counting its calls. flips: set of
+    (call, token, element) to round the other way; near: the near-ties
+    (|x s - k - 1/2| < delta) seen, as (distance, (call, token, element))."""
+
+    def __init__(self, flips=(), delta=0.0):
+        self.calls, self.flips, self.delta, self.near = 0, set(flips), delta, []
+
+    def __call__(self, x):
+        s = 127.0 / np.maximum(np.abs(x).max(axis=-1, keepdims=True), 1e-5)
+        xs = x * s
+        q = np.rint(xs)  # round half to even
+        dist = np.abs(xs - np.floor(xs) - 0.5)
+        for t, j in zip(*np.nonzero(dist < self.delta)):
+            self.near.append((dist[t, j], (self.calls, int(t), int(j))))
+        for c, t, j in self.flips:
+            if c == self.calls:
+                q[t, j] = np.floor(xs[t, j]) if q[t, j] > xs[t, j] else np.ceil(xs[t, j])
+        self.calls += 1
+        return np.clip(q, -128, 127), s
+
+
 class Linear:
     """y = W x for a float matrix, or the BitLinear int8 path for ternary
     codes with per-block scales d ([rows, cols / block]) and a scale."""
@@ -71,14 +112,10 @@ class Linear:
     def ternary(self):
         return self.codes is not None
 
-    def __call__(self, x, cfg: Config):
-        if not self.ternary:
-            return x @ self.w.T * self.scale
-        if not cfg.quantize_activations:
-            w = self.codes.reshape(self.block_d.shape + (-1,)) * self.block_d[..., None]
-            return x @ w.reshape(self.codes.shape).T * self.scale
-        s = 127.0 / np.maximum(np.abs(x).max(axis=-1, keepdims=True), 1e-5)
-        q = np.clip(np.rint(x * s), -128, 127)
+    def __call__(self, act: Activations, cfg: Config):
+        if not self.ternary or not cfg.quantize_activations:
+            return act.x @ self.dense().T
+        q, s = act.quantized()
         rows, nb = self.block_d.shape
         c = self.codes.reshape(rows, nb, -1)
         qb = q.reshape(q.shape[0], nb, -1)
@@ -86,7 +123,7 @@ class Linear:
         return (sums * self.block_d[None]).sum(axis=-1) / s * self.scale
 
     def dense(self):
-        """The matrix as float values (for inspection in tests)."""
+        """The matrix as float values, scale included."""
         if not self.ternary:
             return self.w * self.scale
         w = self.codes.reshape(self.block_d.shape + (-1,)) * self.block_d[..., None]
@@ -180,7 +217,7 @@ def load(path, **overrides) -> Model:
     if "output.weight" in tensors:
         output = _linear(tensors, "output", cfg, bit_linear=False)
     else:
-        output = Linear(w=embd)
+        output = Linear(w=embd)  # tied
     layers = []
     for i in range(cfg.n_layers):
         b = f"blk.{i}."
@@ -230,19 +267,19 @@ def attention(q, k, v, cfg: Config):
     return out.reshape(n, cfg.n_heads * hd)
 
 
-def forward(model: Model, tokens) -> np.ndarray:
+def forward(model: Model, tokens, quant: Quantizer | None = None) -> np.ndarray:
     """The logits after each token: [len(tokens), vocab]."""
-    cfg = model.cfg
+    cfg, quant = model.cfg, quant or Quantizer()
     x = model.embd[np.asarray(tokens)]
     for L in model.layers:
-        h = rms_norm(x, L["attn_norm"], cfg.eps)
+        h = Activations(rms_norm(x, L["attn_norm"], cfg.eps), quant)
         q = rope(L["attn_q"](h, cfg), cfg.n_heads, cfg)
         k = rope(L["attn_k"](h, cfg), cfg.n_kv_heads, cfg)
         a = attention(q, k, L["attn_v"](h, cfg), cfg)
         if cfg.sub_norms:
             a = rms_norm(a, L["attn_sub_norm"], cfg.eps)
-        x = x + L["attn_output"](a, cfg)
-        h = rms_norm(x, L["ffn_norm"], cfg.eps)
+        x = x + L["attn_output"](Activations(a, quant), cfg)
+        h = Activations(rms_norm(x, L["ffn_norm"], cfg.eps), quant)
         g, u = L["ffn_gate"](h, cfg), L["ffn_up"](h, cfg)
         if cfg.act == "silu":
             f = g / (1 + np.exp(-g)) * u
@@ -250,5 +287,33 @@ def forward(model: Model, tokens) -> np.ndarray:
             f = np.maximum(g, 0) ** 2 * u
         if cfg.sub_norms:
             f = rms_norm(f, L["ffn_sub_norm"], cfg.eps)
-        x = x + L["ffn_down"](f, cfg)
-    return model.output(rms_norm(x, model.output_norm, cfg.output_eps), cfg)
+        x = x + L["ffn_down"](Activations(f, quant), cfg)
+    h = Activations(rms_norm(x, model.output_norm, cfg.output_eps), quant)
+    return model.output(h, cfg)
+
+
+def errors(got, want):
+    """max |got - want| / max |want| of each position."""
+    assert got.shape == want.shape, (got.shape, want.shape)
+    return np.abs(got - want).max(axis=1) / np.abs(want).max(axis=1)
+
+
+def agrees(model: Model, tokens, logits, tol, delta=1e-4, max_flips=2):
+    """Whether logits (an engine's) agree with the reference within tol at
+    every position, allowing the engine to have rounded up to max_flips
+    activations that lie within delta of a rounding tie the other way.
+    Returns (ok, per-position errors of the best candidate, flips used)."""
+    quant = Quantizer(delta=delta)
+    err = errors(logits, forward(model, tokens, quant))
+    best = (err, ())
+    if err.max() < tol:
+        return True, err, ()
+    near = [key for _, key in sorted(quant.near)][:6]  # the likeliest to flip
+    for n in range(1, max_flips + 1):
+        for flips in itertools.combinations(near, n):
+            err = errors(logits, forward(model, tokens, Quantizer(flips)))
+            if err.max() < best[0].max():
+                best = (err, flips)
+            if err.max() < tol:
+                return True, err, flips
+    return False, best[0], best[1]

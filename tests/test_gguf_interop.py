@@ -192,6 +192,7 @@ OURS = {
     "bitnet-tq2_0": ("bitnet", "tq2_0"),
     "bitnet-tq1_0": ("bitnet", "tq1_0"),
     "random-tiny-tq2_0": ("random", "tq2_0"),
+    "llama-align64-q8_0": ("llama-align64", "q8_0"),  # general.alignment 64 kept
 }
 
 
@@ -212,7 +213,7 @@ def our_file(tmp_path_factory, bitnet):
         else:
             if src not in srcs:
                 srcs[src] = d / f"src-{src}.gguf"
-                write_gguf(srcs[src], LLAMA if src == "llama" else BITNET)
+                write_gguf(srcs[src], BITNET if src == "bitnet" else LLAMA, alignment=64 if src.endswith("align64") else None)
             bitnet.convert(srcs[src], out, typ)
         cache[name] = (out, bitnet.convert(out, d / f"{name}-f32.gguf", "f32"))
         return cache[name]
@@ -242,7 +243,7 @@ def test_gguf_py_reads_metadata_of_our_files_as_inspect_reports(name, our_file, 
             assert m["element_type"] == TYPE_NAMES[sub], f.name
         assert _same_value(vt, m["value"], _reader_value(f), sub), f"{f.name}: {m['value']!r}"
     assert info["version"] == r.fields["GGUF.version"].contents() == 3
-    assert info["alignment"] == r.alignment
+    assert info["alignment"] == r.alignment == (64 if "align64" in name else 32)
 
 
 @pytest.mark.parametrize("name", OURS)

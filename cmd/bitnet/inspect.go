@@ -121,6 +121,13 @@ func jsonValue(v gguf.Value, full bool) any {
 		return v.String()
 	}
 	switch x := v.Data().(type) {
+	case []uint8:
+		// encoding/json would write a byte slice as base64 text.
+		out := make([]int, len(x))
+		for i, b := range x {
+			out[i] = int(b)
+		}
+		return out
 	case float32:
 		return jsonFloat(float64(x))
 	case float64:

@@ -244,6 +244,10 @@ func (w *Writer) WriteFile(path string) error {
 		werr = cerr
 	}
 	if werr == nil {
+		// CreateTemp makes the file private; a model file is not.
+		werr = os.Chmod(tmp.Name(), 0o644)
+	}
+	if werr == nil {
 		werr = os.Rename(tmp.Name(), path)
 	}
 	if werr != nil {

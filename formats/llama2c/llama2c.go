@@ -88,14 +88,20 @@ func (m *Matrix) Float32() []float32 {
 }
 
 // Ternary returns the codes (-1, 0, +1, row-major) and scale of a ternary
-// matrix.
+// matrix; nil and 0 for a float matrix.
 func (m *Matrix) Ternary() ([]int8, float32) {
+	if !m.ternary {
+		return nil, 0
+	}
 	codes := make([]int8, m.Rows*m.Cols)
 	for i := range codes {
 		codes[i] = codeValue[m.raw[i/4]>>(6-2*(i%4))&3]
 	}
 	return codes, m.scale
 }
+
+// Scale returns the scale of a ternary matrix (0 for a float matrix).
+func (m *Matrix) Scale() float32 { return m.scale }
 
 // 2-bit codes: 00 = 0, 01 = +1, 11 = -1 (10 is invalid, rejected at parse).
 var codeValue = [4]int8{0, 1, 0, -1}

@@ -80,3 +80,28 @@ func TestLayoutStringsNameEachLayout(t *testing.T) {
 		seen[s] = true
 	}
 }
+
+func TestMatrixScaleIsTheTernaryScale(t *testing.T) {
+	f := ternaryV1Fixture(tinyConfig(true))
+	m, err := Parse(f.data)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got, want := m.Layers[1].W2.Scale(), f.scales["w2.1"]; got != want {
+		t.Errorf("Scale() = %v, want %v", got, want)
+	}
+	if s := m.Embedding.Scale(); s != 0 {
+		t.Errorf("float matrix Scale() = %v, want 0", s)
+	}
+}
+
+func TestTernaryOfAFloatMatrixIsEmpty(t *testing.T) {
+	f := legacyFixture(tinyConfig(true))
+	m, err := Parse(f.data)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if codes, scale := m.Layers[0].Wq.Ternary(); codes != nil || scale != 0 {
+		t.Errorf("Ternary() of a float matrix = %d codes, scale %v; want nil, 0", len(codes), scale)
+	}
+}

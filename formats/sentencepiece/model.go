@@ -80,9 +80,17 @@ func Parse(b []byte) (*Model, error) {
 	if len(m.Pieces) == 0 {
 		return nil, fmt.Errorf("model has no pieces (not a SentencePiece model?): %w", errs.ErrFormat)
 	}
-	for _, id := range []int{m.UnkID, m.BOSID, m.EOSID} {
-		if id >= len(m.Pieces) {
-			return nil, fmt.Errorf("special token id %d is outside the %d pieces: %w", id, len(m.Pieces), errs.ErrFormat)
+	if m.ModelType < Unigram || m.ModelType > Char {
+		return nil, fmt.Errorf("trainer spec: model type %d is not unigram (1), BPE (2), word (3) or char (4): %w", m.ModelType, errs.ErrFormat)
+	}
+	// unk_id is required; bos, eos and pad may be -1 (disabled).
+	for _, s := range []struct {
+		name string
+		id   int
+		min  int
+	}{{"unk_id", m.UnkID, 0}, {"bos_id", m.BOSID, -1}, {"eos_id", m.EOSID, -1}, {"pad_id", m.PadID, -1}} {
+		if s.id < s.min || s.id >= len(m.Pieces) {
+			return nil, fmt.Errorf("trainer spec: %s %d is outside the %d pieces: %w", s.name, s.id, len(m.Pieces), errs.ErrFormat)
 		}
 	}
 	return m, nil
@@ -118,19 +126,28 @@ func (m *Model) trainer(b []byte) error {
 		if wire != wireVarint {
 			return nil
 		}
+		var dst *int
 		switch num {
 		case 3:
-			m.ModelType = int(v)
+			dst = &m.ModelType
 		case 35:
 			m.ByteFallback = v != 0
 		case 40:
-			m.UnkID = int(int32(v))
+			dst = &m.UnkID
 		case 41:
-			m.BOSID = int(int32(v))
+			dst = &m.BOSID
 		case 42:
-			m.EOSID = int(int32(v))
+			dst = &m.EOSID
 		case 43:
-			m.PadID = int(int32(v))
+			dst = &m.PadID
+		}
+		if dst != nil {
+			// int32 fields: negative values are sign-extended to 64 bits.
+			x := int64(v)
+			if x < math.MinInt32 || x > math.MaxInt32 {
+				return fmt.Errorf("TrainerSpec: field %d = %d is out of the int32 range: %w", num, x, errs.ErrFormat)
+			}
+			*dst = int(x)
 		}
 		return nil
 	})
@@ -167,6 +184,9 @@ func fields(b []byte, msg string, fn func(num, wire int, v uint64, data []byte) 
 		key, n := binary.Uvarint(b[pos:])
 		if n <= 0 {
 			return fmt.Errorf("%s: bad field key at byte %d: %w", msg, pos, errs.ErrFormat)
+		}
+		if key>>3 == 0 || key>>3 > 1<<29-1 {
+			return fmt.Errorf("%s: invalid field number %d at byte %d: %w", msg, key>>3, pos, errs.ErrFormat)
 		}
 		pos += n
 		num, wire := int(key>>3), int(key&7)
