@@ -2,10 +2,8 @@ package convert
 
 import (
 	"bytes"
-	"errors"
 	"fmt"
 	"math"
-	"strings"
 	"testing"
 
 	"github.com/bitnet-dev/bitnet/formats/gguf"
@@ -109,23 +107,6 @@ func ternaryOf(t *testing.T, f *gguf.File, base string) ([]int8, float32) {
 		}
 	}
 	return codes, floats(t, f, base+".scale")[0]
-}
-
-// wantErr checks that err wraps kind and mentions each of words.
-func wantErr(t *testing.T, what string, err, kind error, words ...string) {
-	t.Helper()
-	if err == nil {
-		t.Errorf("%s: no error, want %v", what, kind)
-		return
-	}
-	if !errors.Is(err, kind) {
-		t.Errorf("%s: error %q does not wrap %v", what, err, kind)
-	}
-	for _, w := range words {
-		if !strings.Contains(err.Error(), w) {
-			t.Errorf("%s: error %q does not mention %q", what, err, w)
-		}
-	}
 }
 
 // metaString renders a metadata value for comparisons.

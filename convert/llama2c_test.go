@@ -7,6 +7,8 @@ import (
 	"math"
 	"testing"
 
+	"github.com/bitnet-dev/bitnet/internal/testutil"
+
 	"github.com/bitnet-dev/bitnet/errs"
 	"github.com/bitnet-dev/bitnet/formats/llama2c"
 	"github.com/bitnet-dev/bitnet/quant"
@@ -130,7 +132,7 @@ func TestFromLlama2cFloatModelRefusesTernaryTypes(t *testing.T) {
 	m := openLlama2c(t, "models/stories260K.bin")
 	for _, typ := range []quant.Type{quant.I2_S, quant.TQ1_0, quant.TQ2_0} {
 		w, err := FromLlama2c(m, nil, "s", Options{Type: typ})
-		wantErr(t, typ.String(), err, errs.ErrQuantization, typ.String())
+		testutil.WantErr(t, typ.String(), err, errs.ErrQuantization, typ.String())
 		if w != nil {
 			t.Errorf("%v: a writer was returned with the error", typ)
 		}
@@ -149,14 +151,14 @@ func TestFromLlama2cRefusesTypesWhoseBlockDoesNotDivideTheRows(t *testing.T) {
 		{quant.Q6_K, "token_embd.weight"}, // 256-blocks: nothing fits
 	} {
 		_, err := FromLlama2c(m, nil, "s", Options{Type: c.typ})
-		wantErr(t, c.typ.String(), err, errs.ErrQuantization, c.tensor, c.typ.String())
+		testutil.WantErr(t, c.typ.String(), err, errs.ErrQuantization, c.tensor, c.typ.String())
 	}
 }
 
 func TestFromLlama2cRefusesTypesWithoutAnEncoder(t *testing.T) {
 	m := openLlama2c(t, "models/stories260K.bin")
 	_, err := FromLlama2c(m, nil, "s", Options{Type: quant.Q5_0})
-	wantErr(t, "Q5_0", err, errs.ErrUnsupported, "Q5_0")
+	testutil.WantErr(t, "Q5_0", err, errs.ErrUnsupported, "Q5_0")
 }
 
 func TestFromLlama2cRefusesAVocabularyOfAnotherSize(t *testing.T) {
@@ -164,11 +166,11 @@ func TestFromLlama2cRefusesAVocabularyOfAnotherSize(t *testing.T) {
 	v := tok512(t)
 	v.Tokens = v.Tokens[:511]
 	_, err := FromLlama2c(m, v, "s", Options{Type: quant.F32})
-	wantErr(t, "511 tokens", err, errs.ErrModel, "511")
+	testutil.WantErr(t, "511 tokens", err, errs.ErrModel, "511")
 	v = tok512(t)
 	v.Scores = v.Scores[:500]
 	_, err = FromLlama2c(m, v, "s", Options{Type: quant.F32})
-	wantErr(t, "500 scores", err, errs.ErrInvalidArgument, "500 scores")
+	testutil.WantErr(t, "500 scores", err, errs.ErrInvalidArgument, "500 scores")
 }
 
 // bitllamaTypes are the weight types a ternary llama2.c model converts to
@@ -339,7 +341,7 @@ func TestFromLlama2cBitllamaRefusesOtherTypes(t *testing.T) {
 	m := openLlama2c(t, "models/bitllama2c-3M.bin")
 	for _, typ := range []quant.Type{quant.Q4_0, quant.Q6_K, quant.Q4_1} {
 		_, err := FromLlama2c(m, nil, "b", Options{Type: typ})
-		wantErr(t, typ.String(), err, errs.ErrInvalidArgument, typ.String())
+		testutil.WantErr(t, typ.String(), err, errs.ErrInvalidArgument, typ.String())
 	}
 }
 

@@ -8,6 +8,8 @@ import (
 	"sort"
 	"testing"
 
+	"github.com/bitnet-dev/bitnet/internal/testutil"
+
 	"github.com/bitnet-dev/bitnet/errs"
 	"github.com/bitnet-dev/bitnet/quant"
 )
@@ -239,12 +241,12 @@ func TestRandomUnknownShapeIsAnInvalidArgument(t *testing.T) {
 	if !errors.Is(err, errs.ErrInvalidArgument) {
 		t.Fatalf("error %v, want ErrInvalidArgument", err)
 	}
-	wantErr(t, "unknown shape", err, errs.ErrInvalidArgument, "huge", "tiny")
+	testutil.WantErr(t, "unknown shape", err, errs.ErrInvalidArgument, "huge", "tiny")
 }
 
 func TestRandomRefusesTypesThatCannotHoldTheShape(t *testing.T) {
 	_, err := Random("tiny", 1, Options{Type: quant.Q5_0})
-	wantErr(t, "Q5_0", err, errs.ErrUnsupported, "Q5_0")
+	testutil.WantErr(t, "Q5_0", err, errs.ErrUnsupported, "Q5_0")
 }
 
 func TestRandomWriterWrittenTwiceGivesTheSameBytes(t *testing.T) {

@@ -6,6 +6,8 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/bitnet-dev/bitnet/internal/testutil"
+
 	"github.com/bitnet-dev/bitnet/errs"
 	"github.com/bitnet-dev/bitnet/formats/gguf"
 	"github.com/bitnet-dev/bitnet/quant"
@@ -157,7 +159,7 @@ func TestFromGGUFStoriesF32ToF16AndQ8_0(t *testing.T) {
 	}
 	// ffn_down rows hold 172 weights: not a whole number of Q8_0 blocks.
 	_, err := FromGGUF(ref, Options{Type: quant.Q8_0})
-	wantErr(t, "stories to Q8_0", err, errs.ErrQuantization, "blk.0.ffn_down.weight", "172")
+	testutil.WantErr(t, "stories to Q8_0", err, errs.ErrQuantization, "blk.0.ffn_down.weight", "172")
 }
 
 func TestFromGGUFF32ToQ8_0IsWithinHalfAStep(t *testing.T) {
@@ -237,12 +239,12 @@ func TestFromGGUFTernaryTargetForFloatLlamaFailsWhenWriting(t *testing.T) {
 	src := syntheticGGUF(t, "llama", quant.F32, 2, false)
 	w, err := FromGGUF(src, Options{Type: quant.TQ2_0})
 	if err != nil {
-		wantErr(t, "llama to TQ2_0", err, errs.ErrQuantization, "attn_q")
+		testutil.WantErr(t, "llama to TQ2_0", err, errs.ErrQuantization, "attn_q")
 		return
 	}
 	var buf bytes.Buffer
 	_, err = w.WriteTo(&buf)
-	wantErr(t, "llama to TQ2_0", err, errs.ErrQuantization, "blk.0.attn_q.weight", "not ternary")
+	testutil.WantErr(t, "llama to TQ2_0", err, errs.ErrQuantization, "blk.0.attn_q.weight", "not ternary")
 }
 
 func TestFromGGUFTernaryValuedLlamaConvertsExactly(t *testing.T) {
@@ -286,7 +288,7 @@ func TestFromGGUFRefusesUndecodableLinearTypes(t *testing.T) {
 	}
 	src, _ := writeParse(t, w)
 	_, err := FromGGUF(src, Options{Type: quant.I2_S})
-	wantErr(t, "Q5_0 source", err, errs.ErrUnsupported, "blk.0.attn_q.weight")
+	testutil.WantErr(t, "Q5_0 source", err, errs.ErrUnsupported, "blk.0.attn_q.weight")
 }
 
 func TestFromGGUFRefusesUndecodableEmbeddingForAnotherType(t *testing.T) {
@@ -299,7 +301,7 @@ func TestFromGGUFRefusesUndecodableEmbeddingForAnotherType(t *testing.T) {
 	}
 	src, _ := writeParse(t, w)
 	_, err := FromGGUF(src, Options{Type: quant.F16})
-	wantErr(t, "Q5_0 embedding", err, errs.ErrUnsupported, "token_embd.weight")
+	testutil.WantErr(t, "Q5_0 embedding", err, errs.ErrUnsupported, "token_embd.weight")
 	// Copying it unchanged (a ternary target keeps the embedding) works.
 	if _, err := FromGGUF(src, Options{Type: quant.I2_S}); err != nil {
 		t.Errorf("ternary target with a Q5_0 embedding: %v", err)
@@ -316,7 +318,7 @@ func TestFromGGUFRefusesLinearTensorsThatAreNotMatrices(t *testing.T) {
 	}
 	src, _ := writeParse(t, w)
 	_, err := FromGGUF(src, Options{Type: quant.TQ2_0})
-	wantErr(t, "1-D ffn_up", err, errs.ErrModel, "blk.0.ffn_up.weight")
+	testutil.WantErr(t, "1-D ffn_up", err, errs.ErrModel, "blk.0.ffn_up.weight")
 }
 
 func TestFromGGUFProgressCountsEveryTensor(t *testing.T) {

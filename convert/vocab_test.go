@@ -10,6 +10,8 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/bitnet-dev/bitnet/internal/testutil"
+
 	"github.com/bitnet-dev/bitnet/errs"
 	"github.com/bitnet-dev/bitnet/formats/gguf"
 	"github.com/bitnet-dev/bitnet/internal/testassets"
@@ -97,16 +99,16 @@ func TestLoadVocabErrors(t *testing.T) {
 	model := testassets.Path(t, "models/tok512.model")
 	bin := testassets.Path(t, "models/tok512.bin")
 	_, err := LoadVocab(model, 511)
-	wantErr(t, ".model of 512 for 511", err, errs.ErrModel, "512", "511")
+	testutil.WantErr(t, ".model of 512 for 511", err, errs.ErrModel, "512", "511")
 	_, err = LoadVocab(bin, 511)
-	wantErr(t, ".bin of 512 for 511", err, errs.ErrFormat, bin)
+	testutil.WantErr(t, ".bin of 512 for 511", err, errs.ErrFormat, bin)
 	corrupt := filepath.Join(dir, "corrupt.model")
 	b, _ := os.ReadFile(model)
 	if err := os.WriteFile(corrupt, b[:len(b)/2], 0o644); err != nil {
 		t.Fatal(err)
 	}
 	_, err = LoadVocab(corrupt, 512)
-	wantErr(t, "truncated .model", err, errs.ErrFormat, corrupt)
+	testutil.WantErr(t, "truncated .model", err, errs.ErrFormat, corrupt)
 	_, err = LoadVocab(filepath.Join(dir, "absent.model"), 512)
 	if err == nil || !errors.Is(err, os.ErrNotExist) {
 		t.Errorf("missing file: error %v, want one wrapping os.ErrNotExist", err)
@@ -135,7 +137,7 @@ func TestFindVocabPrefersTheModelsOwnTokenizer(t *testing.T) {
 		t.Fatal(err)
 	}
 	_, err := FindVocab(model, 512)
-	wantErr(t, "no tokenizer", err, errs.ErrInvalidArgument, "tok512.model", "tokenizer.bin")
+	testutil.WantErr(t, "no tokenizer", err, errs.ErrInvalidArgument, "tok512.model", "tokenizer.bin")
 }
 
 func TestFromLlama2cWithABinTokenizerEqualsTheModelTokenizer(t *testing.T) {

@@ -1,9 +1,9 @@
 package engine_test
 
 import (
-	"bytes"
 	"context"
 	"os"
+	"slices"
 	"strconv"
 	"strings"
 	"testing"
@@ -49,15 +49,7 @@ func loadWriter(t *testing.T, w *gguf.Writer) *engine.Model {
 
 func loadWriterOpts(t *testing.T, w *gguf.Writer, opts engine.Options) *engine.Model {
 	t.Helper()
-	var buf bytes.Buffer
-	if _, err := w.WriteTo(&buf); err != nil {
-		t.Fatal(err)
-	}
-	f, err := gguf.Parse(buf.Bytes())
-	if err != nil {
-		t.Fatal(err)
-	}
-	mdl, err := engine.FromGGUF(f, opts)
+	mdl, err := engine.FromGGUF(writeParse(t, w), opts)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -154,7 +146,7 @@ func TestStories260KConvertedGreedyMatchesLlama2cReference(t *testing.T) {
 func TestStories260KProvidedGGUFGivesTheSameTokensAsOurConversion(t *testing.T) {
 	ours, _ := greedy(t, convertLlama2c(t, "models/stories260K.bin", quant.F32), goldenSteps)
 	theirs, text := greedy(t, loadFile(t, "gguf/stories260K-f32.gguf"), goldenSteps)
-	if !slicesEqual(ours, theirs) {
+	if !slices.Equal(ours, theirs) {
 		t.Fatalf("tokens differ:\nours   %v\ntheirs %v", ours, theirs)
 	}
 	checkText(t, text+"\n", golden(t, "stories260K.runc.greedy.txt"))
@@ -202,20 +194,8 @@ func TestBit3MProvidedGGUFMatchesOurConversion(t *testing.T) {
 	w.Metadata.Set("bitnet.attention.layer_norm_rms_epsilon", gguf.MustValue(float32(0)))
 	w.Metadata.Set("bitnet."+engine.KeyOutputNormEpsilon, gguf.MustValue(float32(1e-5)))
 	fixed, text := greedy(t, loadWriter(t, w), goldenSteps)
-	if !slicesEqual(fixed, ours) {
+	if !slices.Equal(fixed, ours) {
 		t.Fatalf("with the reference epsilons the provided file still differs from our conversion")
 	}
 	checkText(t, text+"\n", golden(t, "bitllama2c-3M.runbit.greedy.txt"))
-}
-
-func slicesEqual(a, b []int32) bool {
-	if len(a) != len(b) {
-		return false
-	}
-	for i := range a {
-		if a[i] != b[i] {
-			return false
-		}
-	}
-	return true
 }

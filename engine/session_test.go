@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"math"
+	"slices"
 	"strings"
 	"testing"
 
@@ -156,7 +157,7 @@ func TestGenerateContinuesWhereItStopped(t *testing.T) {
 		t.Fatal(err)
 	}
 	got := append(append([]int32(nil), r1.Tokens...), r2.Tokens...)
-	if !slicesEqual(got, whole) {
+	if !slices.Equal(got, whole) {
 		t.Fatalf("15 then 25 tokens:\n%v\nwant the 40 of one run:\n%v", got, whole)
 	}
 	if seq := s.Tokens(); len(seq) != 41 || seq[0] != 1 {
@@ -223,10 +224,10 @@ func TestGenerateSameSeedSameTokens(t *testing.T) {
 		return r.Tokens
 	}
 	a, b, c := run(42), run(42), run(43)
-	if !slicesEqual(a, b) {
+	if !slices.Equal(a, b) {
 		t.Fatal("same seed gave different tokens")
 	}
-	if slicesEqual(a, c) {
+	if slices.Equal(a, c) {
 		t.Fatal("different seeds gave the same 60 tokens")
 	}
 }

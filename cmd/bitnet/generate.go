@@ -91,6 +91,7 @@ deterministic; otherwise tokens are sampled with the given seed.`, stderr)
 	special := fs.Bool("special", false, "parse special-token texts such as <s> in the prompt, and print control tokens")
 	ignoreEOS := fs.Bool("ignore-eos", false, "keep generating past end-of-sequence tokens")
 	quiet := fs.Bool("quiet", false, "do not print statistics to stderr")
+	noEcho := fs.Bool("no-echo", false, "print only the generated text, not the prompt before it")
 	var stops stringList
 	fs.Var(&stops, "stop", "stop when the text contains this string (repeatable)")
 	pos, err := parse(fs, args)
@@ -151,6 +152,9 @@ deterministic; otherwise tokens are sampled with the given seed.`, stderr)
 		IgnoreEOS: *ignoreEOS, SkipSpecialTokens: !*special}
 	var emit func(engine.Piece) bool
 	if !*asJSON {
+		if !*noEcho {
+			io.WriteString(stdout, *prompt)
+		}
 		emit = func(p engine.Piece) bool {
 			io.WriteString(stdout, p.Text)
 			if f, ok := stdout.(*os.File); ok {

@@ -104,6 +104,10 @@ func TestGenerateJSONReproducesTheGoldenStory(t *testing.T) {
 func TestGenerateStreamsPromptContinuation(t *testing.T) {
 	model := convertStories(t, t.TempDir(), "f16")
 	out := mustRun(t, "generate", "--model", model, "--prompt", "Once upon a time", "--temperature", "0", "--max-tokens", "12", "--quiet")
+	if !strings.HasPrefix(out, "Once upon a time, there was a little girl") {
+		t.Fatalf("prompt and continuation %q", out)
+	}
+	out = mustRun(t, "generate", "--model", model, "--prompt", "Once upon a time", "--temperature", "0", "--max-tokens", "12", "--quiet", "--no-echo")
 	if !strings.HasPrefix(out, ", there was a little girl") {
 		t.Fatalf("continuation %q", out)
 	}

@@ -341,24 +341,6 @@ func sameMetadata(a, b *Metadata) string {
 	return ""
 }
 
-// expectError checks that err has kind want and a message containing each
-// of substrs.
-func expectError(t testing.TB, what string, err, want error, substrs ...string) {
-	t.Helper()
-	if err == nil {
-		t.Errorf("%s: no error, want %v", what, want)
-		return
-	}
-	if !errors.Is(err, want) {
-		t.Errorf("%s: error %q is not %v", what, err, want)
-	}
-	for _, s := range substrs {
-		if !strings.Contains(err.Error(), s) {
-			t.Errorf("%s: error %q does not mention %q", what, err, s)
-		}
-	}
-}
-
 // parseNoPanic parses b, turning a panic into a test failure.
 func parseNoPanic(t testing.TB, what string, b []byte) (f *File, err error) {
 	t.Helper()

@@ -5,6 +5,8 @@ import (
 	"runtime"
 	"testing"
 
+	"github.com/bitnet-dev/bitnet/internal/testutil"
+
 	"github.com/bitnet-dev/bitnet/errs"
 )
 
@@ -76,8 +78,8 @@ func TestParseRejectsHostileCountsWithoutLargeAllocations(t *testing.T) {
 			t.Errorf("%s: parsed", tc.name)
 			continue
 		}
-		expectError(t, tc.name, err, tc.kind, tc.substr...)
-		expectError(t, tc.name, err, tc.kind, "truncated")
+		testutil.WantErr(t, tc.name, err, tc.kind, tc.substr...)
+		testutil.WantErr(t, tc.name, err, tc.kind, "truncated")
 		if n > allocBudget {
 			t.Errorf("%s: rejecting a %d-byte file allocated %d bytes", tc.name, len(tc.b), n)
 		}
@@ -118,7 +120,7 @@ func TestParseGrowsTablesWithWhatIsRead(t *testing.T) {
 	} {
 		var err error
 		n := allocatedBy(func() { _, err = parseNoPanic(t, tc.name, tc.b) })
-		expectError(t, tc.name, err, errs.ErrFormat, tc.substr)
+		testutil.WantErr(t, tc.name, err, errs.ErrFormat, tc.substr)
 		if n > allocBudget {
 			t.Errorf("%s: rejecting the file allocated %d bytes", tc.name, n)
 		}

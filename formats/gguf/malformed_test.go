@@ -9,6 +9,8 @@ import (
 	"testing"
 	"unicode/utf8"
 
+	"github.com/bitnet-dev/bitnet/internal/testutil"
+
 	"github.com/bitnet-dev/bitnet/errs"
 	"github.com/bitnet-dev/bitnet/quant"
 )
@@ -144,7 +146,7 @@ func TestParseRejectsMalformedFilesWithNamedErrors(t *testing.T) {
 			t.Errorf("%s: parsed without error", tc.name)
 			continue
 		}
-		expectError(t, tc.name, err, tc.kind, tc.substr...)
+		testutil.WantErr(t, tc.name, err, tc.kind, tc.substr...)
 	}
 }
 
@@ -200,14 +202,14 @@ func TestOpenRejectsMalformedFilesAndNamesThePath(t *testing.T) {
 		if f != nil {
 			t.Fatalf("%s: Open succeeded", tc.name)
 		}
-		expectError(t, tc.name, err, tc.kind, append([]string{p}, tc.substr...)...)
+		testutil.WantErr(t, tc.name, err, tc.kind, append([]string{p}, tc.substr...)...)
 	}
 	empty := filepath.Join(dir, "empty.gguf")
 	must(t, os.WriteFile(empty, nil, 0o644))
 	_, err := Open(empty)
-	expectError(t, "empty file", err, errs.ErrFormat, "magic", "truncated")
+	testutil.WantErr(t, "empty file", err, errs.ErrFormat, "magic", "truncated")
 	_, err = Open(dir)
-	expectError(t, "directory", err, errs.ErrInvalidArgument, "not a regular file")
+	testutil.WantErr(t, "directory", err, errs.ErrInvalidArgument, "not a regular file")
 	if _, err = Open(filepath.Join(dir, "missing.gguf")); !os.IsNotExist(unwrapAll(err)) {
 		t.Errorf("missing file: %v", err)
 	}
@@ -247,13 +249,13 @@ func TestErrorsCutLongKeysAndNames(t *testing.T) {
 		r.kvs = append(r.kvs, kvU32(long, 1), kvU32(long, 2))
 	})
 	_, err := Parse(b)
-	expectError(t, "duplicate long key", err, errs.ErrFormat, "duplicate key", "(10000 bytes)")
+	testutil.WantErr(t, "duplicate long key", err, errs.ErrFormat, "duplicate key", "(10000 bytes)")
 	if err != nil && len(err.Error()) > 400 {
 		t.Errorf("error message of %d bytes", len(err.Error()))
 	}
 	b = withRaw(func(r *rawFile) { r.tensors[1].name = long; r.tensors[1].off = 3 })
 	_, err = Parse(b)
-	expectError(t, "long tensor name", err, errs.ErrFormat, "not a multiple", "(10000 bytes)")
+	testutil.WantErr(t, "long tensor name", err, errs.ErrFormat, "not a multiple", "(10000 bytes)")
 	if err != nil && len(err.Error()) > 400 {
 		t.Errorf("error message of %d bytes", len(err.Error()))
 	}

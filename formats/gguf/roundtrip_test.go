@@ -7,6 +7,8 @@ import (
 	"path/filepath"
 	"testing"
 
+	"github.com/bitnet-dev/bitnet/internal/testutil"
+
 	"github.com/bitnet-dev/bitnet/quant"
 )
 
@@ -251,7 +253,7 @@ func TestWriteFileLeavesNoTempFileWhenFillFails(t *testing.T) {
 		w, _ := sampleWriter(t, 64)
 		must(t, w.AddTensorFunc("z.fails", quant.F32, []uint64{4}, func([]byte) error { return errFillTest }))
 		err := w.WriteFile(path)
-		expectError(t, "failing fill", err, errFillTest, "z.fails", path)
+		testutil.WantErr(t, "failing fill", err, errFillTest, "z.fails", path)
 	}
 	if names := listDir(t, dir); len(names) != 1 || names[0] != "existing.gguf" {
 		t.Fatalf("directory holds %v after failed writes, want only existing.gguf", names)

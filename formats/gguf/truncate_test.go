@@ -8,6 +8,8 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/bitnet-dev/bitnet/internal/testutil"
+
 	"github.com/bitnet-dev/bitnet/errs"
 )
 
@@ -96,7 +98,7 @@ func TestParseNamesTheMissingItemAtSectionBoundaries(t *testing.T) {
 	}
 	for _, tc := range cases {
 		_, err := parseNoPanic(t, "boundary", bytes.Clone(b[:tc.at]))
-		expectError(t, "cut at "+itoa(tc.at), err, errs.ErrFormat, tc.want, "truncated")
+		testutil.WantErr(t, "cut at "+itoa(tc.at), err, errs.ErrFormat, tc.want, "truncated")
 	}
 }
 
@@ -128,6 +130,6 @@ func TestOpenRejectsTruncatedFiles(t *testing.T) {
 			t.Errorf("Open of a file cut at %d succeeded", n)
 			continue
 		}
-		expectError(t, "Open cut at "+itoa(n), err, errs.ErrFormat, "truncated", p)
+		testutil.WantErr(t, "Open cut at "+itoa(n), err, errs.ErrFormat, "truncated", p)
 	}
 }

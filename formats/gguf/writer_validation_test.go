@@ -5,6 +5,8 @@ import (
 	"math"
 	"testing"
 
+	"github.com/bitnet-dev/bitnet/internal/testutil"
+
 	"github.com/bitnet-dev/bitnet/errs"
 	"github.com/bitnet-dev/bitnet/quant"
 )
@@ -33,7 +35,7 @@ func TestWriterRejectsBadTensors(t *testing.T) {
 		{"unknown type", func() error { return w.AddTensor("a", quant.Type(99), []uint64{256}, nil) }, errs.ErrUnsupported, "99"},
 		{"nil fill", func() error { return w.AddTensorFunc("a", quant.F32, []uint64{1}, nil) }, errs.ErrInvalidArgument, "nil fill"},
 	} {
-		expectError(t, tc.name, tc.add(), tc.kind, tc.substr)
+		testutil.WantErr(t, tc.name, tc.add(), tc.kind, tc.substr)
 	}
 	// Failed additions leave no trace: "a" is still free and the file holds
 	// only "ok".
@@ -64,7 +66,7 @@ func TestWriterRejectsBadMetadata(t *testing.T) {
 		{"array of non-arrays", w.Set("k", []Value{MustValue(1)}), "nested"},
 		{"mixed nested arrays", w.Set("k", []Value{MustValue([]int32{1}), MustValue([]string{"a"})}), "nested"},
 	} {
-		expectError(t, tc.name, tc.err, errs.ErrInvalidArgument, tc.substr)
+		testutil.WantErr(t, tc.name, tc.err, errs.ErrInvalidArgument, tc.substr)
 	}
 	if w.Metadata.Len() != 0 {
 		t.Fatalf("rejected entries were stored: %d entries", w.Metadata.Len())
@@ -97,7 +99,7 @@ func TestWriteToRefusesInvalidEntriesBeforeWriting(t *testing.T) {
 		w.Metadata.Set(tc.key, tc.v)
 		var buf bytes.Buffer
 		n, err := w.WriteTo(&buf)
-		expectError(t, tc.name, err, errs.ErrInvalidArgument, tc.substr)
+		testutil.WantErr(t, tc.name, err, errs.ErrInvalidArgument, tc.substr)
 		if n != 0 || buf.Len() != 0 {
 			t.Errorf("%s: %d bytes written before the error", tc.name, buf.Len())
 		}
@@ -112,7 +114,7 @@ func TestWriterRefusesTypeIDsAmbiguousInBitNetFiles(t *testing.T) {
 		must(t, w.Set("general.architecture", arch))
 		must(t, w.AddTensor("x", quant.MXFP4, []uint64{32}, make([]byte, 17)))
 		_, err := w.WriteTo(&bytes.Buffer{})
-		expectError(t, arch, err, errs.ErrInvalidArgument, "MXFP4", arch)
+		testutil.WantErr(t, arch, err, errs.ErrInvalidArgument, "MXFP4", arch)
 	}
 }
 

@@ -7,6 +7,8 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/bitnet-dev/bitnet/internal/testutil"
+
 	"github.com/bitnet-dev/bitnet/errs"
 )
 
@@ -19,23 +21,6 @@ func parseNoPanic(t *testing.T, what string, b []byte) (m *Model, err error) {
 		}
 	}()
 	return Parse(b)
-}
-
-// wantErr checks that err wraps kind and mentions every one of words.
-func wantErr(t *testing.T, what string, err error, kind error, words ...string) {
-	t.Helper()
-	if err == nil {
-		t.Errorf("%s: no error, want %v", what, kind)
-		return
-	}
-	if !errors.Is(err, kind) {
-		t.Errorf("%s: error %q does not wrap %v", what, err, kind)
-	}
-	for _, w := range words {
-		if !strings.Contains(err.Error(), w) {
-			t.Errorf("%s: error %q does not mention %q", what, err, w)
-		}
-	}
 }
 
 func allFixtures() map[string]*fixture {
@@ -66,7 +51,7 @@ func TestParseTrailingBytesAreAFormatError(t *testing.T) {
 	for name, f := range allFixtures() {
 		b := append(append([]byte(nil), f.data...), 0, 0, 0, 0)
 		_, err := parseNoPanic(t, name, b)
-		wantErr(t, name+" + 4 bytes", err, errs.ErrFormat)
+		testutil.WantErr(t, name+" + 4 bytes", err, errs.ErrFormat)
 	}
 }
 
@@ -74,10 +59,10 @@ func TestParseTruncationErrorNamesTheTensor(t *testing.T) {
 	f := legacyFixture(tinyConfig(false))
 	// Cut inside the classifier, the last tensor.
 	_, err := Parse(f.data[:len(f.data)-5])
-	wantErr(t, "legacy without classifier tail", err, errs.ErrFormat, "classifier", "truncated")
+	testutil.WantErr(t, "legacy without classifier tail", err, errs.ErrFormat, "classifier", "truncated")
 	f = ternaryV1Fixture(tinyConfig(true))
 	_, err = Parse(f.data[:300])
-	wantErr(t, "ternary cut in the embedding", err, errs.ErrFormat, "neither")
+	testutil.WantErr(t, "ternary cut in the embedding", err, errs.ErrFormat, "neither")
 }
 
 // header field offsets (in int32 words) inside the 7-word header.
@@ -138,7 +123,7 @@ func TestParseHeaderValuesOutOfRangeAreFormatErrors(t *testing.T) {
 		for _, c := range cases {
 			b := withHeader(l.f.data, l.base, c.word, c.v)
 			_, err := parseNoPanic(t, l.name+" "+c.name, b)
-			wantErr(t, l.name+": "+c.name, err, errs.ErrFormat, c.words...)
+			testutil.WantErr(t, l.name+": "+c.name, err, errs.ErrFormat, c.words...)
 		}
 	}
 }
@@ -146,7 +131,7 @@ func TestParseHeaderValuesOutOfRangeAreFormatErrors(t *testing.T) {
 func TestParseV1NegativeVocabIsAFormatError(t *testing.T) {
 	f := float32V1Fixture(tinyConfig(true))
 	_, err := parseNoPanic(t, "v1 negative vocab", withHeader(f.data, 8, hVocab, -10))
-	wantErr(t, "v1 negative vocab", err, errs.ErrFormat, "vocab_size")
+	testutil.WantErr(t, "v1 negative vocab", err, errs.ErrFormat, "vocab_size")
 }
 
 func TestParseV1SharedClassifierFlagMustBeZeroOrOne(t *testing.T) {
@@ -154,7 +139,7 @@ func TestParseV1SharedClassifierFlagMustBeZeroOrOne(t *testing.T) {
 	b := append([]byte(nil), f.data...)
 	b[36] = 7
 	_, err := parseNoPanic(t, "flag 7", b)
-	wantErr(t, "shared_classifier flag 7", err, errs.ErrFormat, "shared_classifier")
+	testutil.WantErr(t, "shared_classifier flag 7", err, errs.ErrFormat, "shared_classifier")
 }
 
 func TestParseTernaryUntiedClassifierIsAFormatError(t *testing.T) {
@@ -162,7 +147,7 @@ func TestParseTernaryUntiedClassifierIsAFormatError(t *testing.T) {
 	b := append([]byte(nil), f.data...)
 	b[36] = 0
 	_, err := parseNoPanic(t, "ternary untied", b)
-	wantErr(t, "ternary file with shared_classifier 0", err, errs.ErrFormat, "shared_classifier")
+	testutil.WantErr(t, "ternary file with shared_classifier 0", err, errs.ErrFormat, "shared_classifier")
 }
 
 func TestParseTernaryInvalidCode10IsAFormatError(t *testing.T) {
@@ -177,7 +162,7 @@ func TestParseTernaryInvalidCode10IsAFormatError(t *testing.T) {
 		b := append([]byte(nil), f.data...)
 		b[off] = b[off]&^(3<<shift) | 2<<shift
 		_, err := parseNoPanic(t, "code 10", b)
-		wantErr(t, "code 10", err, errs.ErrFormat, "layer 1 wk", "10")
+		testutil.WantErr(t, "code 10", err, errs.ErrFormat, "layer 1 wk", "10")
 	}
 }
 
@@ -188,7 +173,7 @@ func TestParseTernaryBadScaleIsAFormatError(t *testing.T) {
 		b := append([]byte(nil), f.data...)
 		binary.LittleEndian.PutUint32(b[off:], math.Float32bits(v))
 		_, err := parseNoPanic(t, "bad scale", b)
-		wantErr(t, "scale "+strings.TrimSpace(strings.ToLower(fmtFloat(v))), err, errs.ErrFormat, "layer 0 wq", "scale")
+		testutil.WantErr(t, "scale "+strings.TrimSpace(strings.ToLower(fmtFloat(v))), err, errs.ErrFormat, "layer 0 wq", "scale")
 	}
 }
 
@@ -208,7 +193,7 @@ func TestParseAk42WrongVersionIsUnsupported(t *testing.T) {
 		b := append([]byte(nil), f.data...)
 		binary.LittleEndian.PutUint32(b[4:], uint32(v))
 		_, err := parseNoPanic(t, "version", b)
-		wantErr(t, "ak42 version", err, errs.ErrUnsupported, "version")
+		testutil.WantErr(t, "ak42 version", err, errs.ErrUnsupported, "version")
 	}
 }
 
@@ -217,13 +202,13 @@ func TestParseAk42SizeMatchingNeitherLayoutIsAFormatError(t *testing.T) {
 	// Header of a larger model in front of the same weights.
 	b := withHeader(f.data, 8, hLayers, 3)
 	_, err := parseNoPanic(t, "3 layers", b)
-	wantErr(t, "header claiming 3 layers", err, errs.ErrFormat, "float32", "ternary", "neither")
+	testutil.WantErr(t, "header claiming 3 layers", err, errs.ErrFormat, "float32", "ternary", "neither")
 }
 
 func TestParseShortInputsAreFormatErrors(t *testing.T) {
 	for _, b := range [][]byte{nil, {1, 2, 3}, make([]byte, 27), binary.LittleEndian.AppendUint32(nil, Magic)} {
 		_, err := parseNoPanic(t, "short", b)
-		wantErr(t, "short input", err, errs.ErrFormat)
+		testutil.WantErr(t, "short input", err, errs.ErrFormat)
 	}
 }
 

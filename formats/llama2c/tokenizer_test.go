@@ -8,6 +8,8 @@ import (
 	"path/filepath"
 	"testing"
 
+	"github.com/bitnet-dev/bitnet/internal/testutil"
+
 	"github.com/bitnet-dev/bitnet/errs"
 	"github.com/bitnet-dev/bitnet/internal/testassets"
 )
@@ -80,39 +82,39 @@ func TestParseVocabEveryTruncationIsAFormatError(t *testing.T) {
 	b := tokBin(5, []string{"<unk>", "ab", "", "cde"}, []float32{0, -1, -2, -3})
 	for n := 0; n < len(b); n++ {
 		_, err := ParseVocab(b[:n], 4)
-		wantErr(t, "truncated tokenizer.bin", err, errs.ErrFormat)
+		testutil.WantErr(t, "truncated tokenizer.bin", err, errs.ErrFormat)
 	}
 }
 
 func TestParseVocabWrongTokenCountIsAFormatError(t *testing.T) {
 	b := tokBin(5, []string{"<unk>", "ab", "cde"}, []float32{0, -1, -2})
 	_, err := ParseVocab(b, 2)
-	wantErr(t, "n one too small", err, errs.ErrFormat, "does not match")
+	testutil.WantErr(t, "n one too small", err, errs.ErrFormat, "does not match")
 	_, err = ParseVocab(b, 4)
-	wantErr(t, "n one too large", err, errs.ErrFormat, "token 3", "truncated")
+	testutil.WantErr(t, "n one too large", err, errs.ErrFormat, "token 3", "truncated")
 }
 
 func TestParseVocabBadCountIsAnInvalidArgument(t *testing.T) {
 	b := tokBin(5, []string{"a"}, []float32{0})
 	for _, n := range []int{0, -1, 1<<22 + 1} {
 		_, err := ParseVocab(b, n)
-		wantErr(t, "bad n", err, errs.ErrInvalidArgument)
+		testutil.WantErr(t, "bad n", err, errs.ErrInvalidArgument)
 	}
 }
 
 func TestParseVocabBadLengthsAreFormatErrors(t *testing.T) {
 	for _, maxLen := range []int32{0, -1, 1<<16 + 1} {
 		_, err := ParseVocab(tokBin(maxLen, []string{"a"}, []float32{0}), 1)
-		wantErr(t, "max token length", err, errs.ErrFormat, "max token length")
+		testutil.WantErr(t, "max token length", err, errs.ErrFormat, "max token length")
 	}
 	// A piece longer than the declared maximum.
 	_, err := ParseVocab(tokBin(2, []string{"abc"}, []float32{0}), 1)
-	wantErr(t, "piece above max length", err, errs.ErrFormat, "token 0", "length 3")
+	testutil.WantErr(t, "piece above max length", err, errs.ErrFormat, "token 0", "length 3")
 	// A negative piece length.
 	b := tokBin(4, []string{"ab"}, []float32{0})
 	binary.LittleEndian.PutUint32(b[8:], uint32(0xFFFFFFFF))
 	_, err = ParseVocab(b, 1)
-	wantErr(t, "negative piece length", err, errs.ErrFormat, "length -1")
+	testutil.WantErr(t, "negative piece length", err, errs.ErrFormat, "length -1")
 }
 
 func TestReadVocabNamesTheFile(t *testing.T) {
@@ -124,7 +126,7 @@ func TestReadVocabNamesTheFile(t *testing.T) {
 		t.Fatal(err)
 	}
 	_, err := ReadVocab(p, 2)
-	wantErr(t, "wrong count", err, errs.ErrFormat, p)
+	testutil.WantErr(t, "wrong count", err, errs.ErrFormat, p)
 	if _, err := ReadVocab(filepath.Join(t.TempDir(), "absent.bin"), 1); err == nil || errors.Is(err, errs.ErrFormat) {
 		t.Errorf("missing file: error %v, want a file-system error", err)
 	}
