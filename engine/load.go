@@ -6,6 +6,7 @@ import (
 	"os"
 	"slices"
 	"strconv"
+	"sync"
 	"time"
 
 	"github.com/bitnet-dev/bitnet/errs"
@@ -25,6 +26,8 @@ type Options struct {
 	// DefaultContextLength (float32 KV caches of long-context models
 	// would otherwise take tens of GiB).
 	ContextLength int
+	// Device selects where the model runs (the zero value: automatic).
+	Device Device
 	// Backend overrides the kernel implementation (tests use it); nil
 	// selects the best one for this machine.
 	Backend func(pool *kernels.Pool) kernels.Backend
@@ -56,7 +59,31 @@ type Model struct {
 	loadTime time.Duration
 	// stopTokens end generation by default.
 	stopTokens []int32
+	device     Device
+	// mu makes Close wait for forward passes in flight: they hold it
+	// for reading.
+	mu sync.RWMutex
 }
+
+// SetTokenizer replaces the model's tokenizer (for one loaded from another
+// file); its vocabulary must fit the model's.
+func (m *Model) SetTokenizer(t tokenize.Tokenizer) error {
+	if t == nil {
+		return fmt.Errorf("set tokenizer: nil tokenizer: %w", errs.ErrInvalidArgument)
+	}
+	if t.VocabSize() > m.Hyper.Vocab {
+		return fmt.Errorf("tokenizer has %d tokens, the model only %d: %w", t.VocabSize(), m.Hyper.Vocab, errs.ErrModel)
+	}
+	m.Tokenizer = t
+	m.stopTokens = endOfGeneration(m.file.Metadata, t, m.Hyper.Vocab)
+	return nil
+}
+
+// Device is the device the model runs on.
+func (m *Model) Device() Device { return m.device }
+
+// File is the model's parsed file (metadata and tensor table).
+func (m *Model) File() *gguf.File { return m.file }
 
 type layer struct {
 	attnNorm, attnSubNorm, ffnNorm, ffnSubNorm []float32
@@ -68,7 +95,7 @@ func Load(path string, opts Options) (*Model, error) {
 	start := time.Now()
 	f, err := gguf.Open(path)
 	if err != nil {
-		return nil, fmt.Errorf("load %s: %w", path, err)
+		return nil, fmt.Errorf("load model: %w", err) // names the path
 	}
 	m, err := FromGGUF(f, opts)
 	if err != nil {
@@ -95,7 +122,11 @@ func FromGGUF(f *gguf.File, opts Options) (m *Model, err error) {
 	if opts.ContextLength < 0 || opts.Threads < 0 {
 		return nil, fmt.Errorf("negative context length or thread count: %w", errs.ErrInvalidArgument)
 	}
-	m = &Model{Hyper: hp, spec: spec, file: f}
+	dev, err := resolveDevice(opts.Device)
+	if err != nil {
+		return nil, err
+	}
+	m = &Model{Hyper: hp, spec: spec, file: f, device: dev}
 	ld := loader{f: f, spec: spec}
 	if err := m.loadWeights(&ld); err != nil {
 		return nil, err
@@ -142,10 +173,7 @@ func FromGGUF(f *gguf.File, opts Options) (m *Model, err error) {
 // endOfGeneration lists the tokens that end generation: the tokenizer's
 // EOS and the end-of-turn / end-of-message tokens the metadata names.
 func endOfGeneration(md *gguf.Metadata, tok tokenize.Tokenizer, vocab int) []int32 {
-	var ids []int32
-	if e := tok.EOS(); e >= 0 {
-		ids = append(ids, e)
-	}
+	ids := tokenize.EndOfGeneration(tok)
 	for _, key := range []string{"tokenizer.ggml.eot_token_id", "tokenizer.ggml.eom_token_id"} {
 		if v, ok := md.Uint(key); ok && v < uint64(vocab) && !slices.Contains(ids, int32(v)) {
 			ids = append(ids, int32(v))
@@ -164,9 +192,12 @@ func threadsFromEnv() int {
 	return n
 }
 
-// Close releases the model's threads and file mapping. Sessions of the
-// model must not be used afterwards.
+// Close releases the model's threads and file mapping, after waiting for
+// forward passes in flight. Sessions of the model fail with errs.ErrClosed
+// afterwards. Close may be called more than once.
 func (m *Model) Close() error {
+	m.mu.Lock()
+	defer m.mu.Unlock()
 	if m.pool != nil {
 		m.pool.Close()
 		m.pool = nil

@@ -30,11 +30,16 @@ type Session struct {
 	q8                                []int8
 	qs                                []float32
 	logits                            []float32
+	// last is the logits row of the last evaluated token (nil when the
+	// sequence changed since).
+	last []float32
 }
 
 // NewSession allocates a session with a KV cache of the model's context
 // length (float32 keys and values).
 func (m *Model) NewSession() (*Session, error) {
+	m.mu.RLock()
+	defer m.mu.RUnlock()
 	if m.pool == nil {
 		return nil, fmt.Errorf("new session: model is closed: %w", errs.ErrClosed)
 	}
@@ -71,7 +76,27 @@ func (s *Session) Tokens() []int32 {
 }
 
 // Reset empties the sequence.
-func (s *Session) Reset() { s.pos, s.tokens, s.pending = 0, s.tokens[:0], nil }
+func (s *Session) Reset() { s.pos, s.tokens, s.pending, s.last = 0, s.tokens[:0], nil, nil }
+
+// LastLogits returns the logits after the last token of the sequence,
+// evaluating what it must (pending tokens, or the last token again after a
+// Truncate). The slice is owned by the session.
+func (s *Session) LastLogits() ([]float32, error) {
+	if len(s.pending) > 0 {
+		p := s.pending
+		s.pending = nil
+		return s.Forward(p, false)
+	}
+	if s.last != nil {
+		return s.last, nil
+	}
+	if s.pos == 0 {
+		return nil, fmt.Errorf("logits: the sequence is empty: %w", errs.ErrInvalidArgument)
+	}
+	last := s.tokens[s.pos-1]
+	s.pos, s.tokens = s.pos-1, s.tokens[:s.pos-1]
+	return s.Forward([]int32{last}, false)
+}
 
 // Truncate keeps the first n tokens of the sequence, so it can continue
 // from an earlier point.
@@ -83,7 +108,7 @@ func (s *Session) Truncate(n int) error {
 		s.pending = s.pending[:n-s.pos]
 		return nil
 	}
-	s.pos, s.tokens, s.pending = n, s.tokens[:n], nil
+	s.pos, s.tokens, s.pending, s.last = n, s.tokens[:n], nil, nil
 	return nil
 }
 
@@ -92,6 +117,8 @@ func (s *Session) Truncate(n int) error {
 // slice is owned by the session and valid until the next call.
 func (s *Session) Forward(tokens []int32, all bool) ([]float32, error) {
 	m := s.m
+	m.mu.RLock()
+	defer m.mu.RUnlock()
 	if m.pool == nil {
 		return nil, fmt.Errorf("forward: model is closed: %w", errs.ErrClosed)
 	}
@@ -134,6 +161,7 @@ func (s *Session) Forward(tokens []int32, all bool) ([]float32, error) {
 		}
 		s.forward(chunk, want, out)
 	}
+	s.last = s.logits[(rows-1)*vocab : rows*vocab]
 	return s.logits, nil
 }
 

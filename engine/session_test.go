@@ -259,3 +259,60 @@ func TestModelInfoDescribesTheModel(t *testing.T) {
 		t.Fatalf("bits per weight %v, want just over 2", i.BitsPerWeight)
 	}
 }
+
+func TestReusePrefixEvaluatesOnlyTheNewPartAndMatchesAFreshSession(t *testing.T) {
+	m := convertLlama2c(t, "models/stories260K.bin", quant.F32)
+	opts := engine.GenerateOptions{MaxNewTokens: 10, Sampling: greedyConfig(), IgnoreEOS: true, ReusePrefix: true}
+	s, _ := m.NewSession()
+	first, err := s.Generate(context.Background(), []int32{1, 403, 407}, opts, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	prompt := append([]int32{1, 403, 407}, first.Tokens[:4]...)
+	prompt = append(prompt, 261)
+	second, err := s.Generate(context.Background(), prompt, opts, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if second.Timing.CachedTokens != 7 || second.Timing.PromptTokens != 1 {
+		t.Fatalf("cached %d, evaluated %d; want 7 and 1", second.Timing.CachedTokens, second.Timing.PromptTokens)
+	}
+	fresh, _ := m.NewSession()
+	want, err := fresh.Generate(context.Background(), prompt, opts, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !slices.Equal(second.Tokens, want.Tokens) {
+		t.Fatalf("with reuse %v, fresh %v", second.Tokens, want.Tokens)
+	}
+	// The same prompt again: everything but its last token is reused.
+	again, _ := s.Generate(context.Background(), prompt, opts, nil)
+	if again.Timing.CachedTokens != len(prompt)-1 || !slices.Equal(again.Tokens, want.Tokens) {
+		t.Fatalf("repeat: cached %d, tokens %v", again.Timing.CachedTokens, again.Tokens)
+	}
+}
+
+func TestStartNextStreamsTheSameTokensAsGenerate(t *testing.T) {
+	m := convertLlama2c(t, "models/stories260K.bin", quant.F32)
+	s, _ := m.NewSession()
+	g, err := s.Start(context.Background(), []int32{1}, engine.GenerateOptions{MaxNewTokens: 30, Sampling: greedyConfig()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var text strings.Builder
+	for {
+		p, ok, err := g.Next()
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !ok {
+			break
+		}
+		text.WriteString(p.Text)
+	}
+	res := g.Close()
+	whole, wholeText := greedy(t, m, 30)
+	if !slices.Equal(res.Tokens, whole) || text.String() != wholeText || res.Text != wholeText {
+		t.Fatalf("pulled %q, generated %q", text.String(), wholeText)
+	}
+}

@@ -84,3 +84,25 @@ func TestSPMDecodeInvertsLlamaSPMVectors(t *testing.T) {
 		}
 	}
 }
+
+func TestBPEEncodeMatchesLlamaCppLlamaBPEVectors(t *testing.T) {
+	tok := loadLlama3(t)
+	inputs, want := readVocabCases(t, "tokenizers/ggml-vocab-llama-bpe.gguf.inp", "tokenizers/ggml-vocab-llama-bpe.gguf.out")
+	if len(inputs) != 46 {
+		t.Fatalf("parsed %d cases, the file has 46", len(inputs))
+	}
+	for i, in := range inputs {
+		got, err := tok.Encode(in, EncodeOptions{})
+		if err != nil {
+			t.Errorf("case %d %q: %v", i, in, err)
+			continue
+		}
+		if !slices.Equal(got, want[i]) {
+			t.Errorf("case %d %q:\n got %v\nwant %v", i, in, got, want[i])
+		}
+		back, err := tok.Decode(got, DecodeOptions{})
+		if err != nil || back != in {
+			t.Errorf("case %d: decode gives %q (%v), want %q", i, back, err, in)
+		}
+	}
+}

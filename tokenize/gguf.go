@@ -20,14 +20,21 @@ const (
 	KeyAddBOS         = "tokenizer.ggml.add_bos_token"
 	KeyAddEOS         = "tokenizer.ggml.add_eos_token"
 	KeyAddSpacePrefix = "tokenizer.ggml.add_space_prefix"
+	KeyMerges         = "tokenizer.ggml.merges"
+	KeyPre            = "tokenizer.ggml.pre"
+	KeyEOT            = "tokenizer.ggml.eot_token_id"
+	KeyEOM            = "tokenizer.ggml.eom_token_id"
+	KeyChatTemplate   = "tokenizer.chat_template"
 )
 
 // FromGGUF builds the tokenizer described by a GGUF file's tokenizer.ggml.*
-// metadata. Model "llama" gives an SPM; other models ("gpt2", ...) give an
-// error wrapping errs.ErrUnsupported. Missing or mistyped keys give
-// errs.ErrFormat. Absent optional keys take llama.cpp's defaults for an SPM
-// vocabulary: BOS 1, EOS 2, UNK 0, no PAD, add_bos true, add_eos false,
-// add_space_prefix true.
+// metadata: model "llama" gives an SPM, model "gpt2" a byte-level BPE (see
+// bpeVocabFromGGUF); other models give an error wrapping
+// errs.ErrUnsupported. Missing or mistyped keys give errs.ErrFormat. Absent
+// optional keys of an SPM vocabulary take llama.cpp's defaults: BOS 1, EOS 2,
+// UNK 0, no PAD, add_bos true, add_eos false, add_space_prefix true. For
+// both, tokenizer.ggml.eot_token_id / eom_token_id name EOT and EOM (else
+// they are found by name), and tokenizer.chat_template is kept.
 func FromGGUF(md *gguf.Metadata) (Tokenizer, error) {
 	if md == nil {
 		return nil, fmt.Errorf("tokenizer from gguf: no metadata: %w", errs.ErrInvalidArgument)
@@ -36,20 +43,65 @@ func FromGGUF(md *gguf.Metadata) (Tokenizer, error) {
 	if !ok {
 		return nil, fmt.Errorf("tokenizer from gguf: %s missing or not a string: %w", KeyModel, errs.ErrFormat)
 	}
+	var (
+		tok Inspector
+		m   *meta
+		err error
+	)
 	switch model {
 	case "llama":
-		v, err := spmVocabFromGGUF(md)
-		if err != nil {
-			return nil, fmt.Errorf("tokenizer from gguf: %w", err)
+		var v Vocab
+		if v, err = spmVocabFromGGUF(md); err == nil {
+			var s *SPM
+			if s, err = NewSPM(v); err == nil {
+				tok, m = s, &s.meta
+			}
 		}
-		s, err := NewSPM(v)
-		if err != nil {
-			return nil, fmt.Errorf("tokenizer from gguf: %w", err)
+	case "gpt2":
+		var v BPEVocab
+		if v, err = bpeVocabFromGGUF(md); err == nil {
+			var b *BPE
+			if b, err = NewBPE(v); err == nil {
+				tok, m = b, &b.meta
+			}
 		}
-		return s, nil
 	default:
 		return nil, fmt.Errorf("tokenizer from gguf: tokenizer model %q: %w", model, errs.ErrUnsupported)
 	}
+	if err == nil {
+		err = ggufMeta(md, m, tok.VocabSize())
+	}
+	if err != nil {
+		return nil, fmt.Errorf("tokenizer from gguf: %w", err)
+	}
+	return tok, nil
+}
+
+// ggufMeta reads the keys common to all models: explicit EOT/EOM ids and
+// the chat template.
+func ggufMeta(md *gguf.Metadata, m *meta, n int) error {
+	m.source = SourceGGUF
+	for _, x := range []struct {
+		key string
+		dst *int32
+	}{{KeyEOT, &m.eot}, {KeyEOM, &m.eom}} {
+		if !md.Has(x.key) {
+			continue
+		}
+		id, err := readID(md, x.key, -1, n)
+		if err != nil {
+			return err
+		}
+		*x.dst = id
+	}
+	if md.Has(KeyChatTemplate) {
+		t, ok := md.String(KeyChatTemplate)
+		if !ok {
+			return fmt.Errorf("%s is not a string: %w", KeyChatTemplate, errs.ErrFormat)
+		}
+		m.chatTemplate = t
+	}
+	return nil
 }
 
 // spmVocabFromGGUF reads the token table and settings of an SPM vocabulary.

@@ -21,12 +21,15 @@ type SPM struct {
 	text    []string         // what Decode writes for each id (special ones unskipped)
 	special []int32          // control, unknown and user-defined ids, longest piece first
 	byteTok [256]int32       // byte-fallback id per byte value, -1 when none
+	meta
 }
 
-var _ Tokenizer = (*SPM)(nil)
+var _ Inspector = (*SPM)(nil)
 
 // NewSPM builds the tokenizer from v after checking it (lengths agree, ids in
-// range, types known); v's slices are copied.
+// range, types known); v's slices are copied. EOT and EOM are the first
+// control or user-defined tokens among llama.cpp's end-of-turn names
+// (<|eot_id|>, <|im_end|>, <end_of_turn>, ...) and <|eom_id|>, if any.
 func NewSPM(v Vocab) (*SPM, error) {
 	if err := v.validate(); err != nil {
 		return nil, fmt.Errorf("spm vocabulary: %w", err)
@@ -34,7 +37,7 @@ func NewSPM(v Vocab) (*SPM, error) {
 	v.Tokens = slices.Clone(v.Tokens)
 	v.Scores = slices.Clone(v.Scores)
 	v.Types = slices.Clone(v.Types)
-	s := &SPM{v: v, ids: make(map[string]int32, len(v.Tokens)), text: make([]string, len(v.Tokens))}
+	s := &SPM{v: v, ids: make(map[string]int32, len(v.Tokens)), text: make([]string, len(v.Tokens)), meta: newMeta()}
 	for i, tok := range v.Tokens {
 		s.ids[tok] = int32(i)
 		switch typ := v.typeOf(i); typ {
@@ -64,6 +67,8 @@ func NewSPM(v Vocab) (*SPM, error) {
 		}
 		s.byteTok[b] = id
 	}
+	s.eot = detectSpecial(s.ids, v.typeOf, eotNames)
+	s.eom = detectSpecial(s.ids, v.typeOf, eomNames)
 	return s, nil
 }
 
@@ -84,6 +89,18 @@ func (s *SPM) UNK() int32 { return s.v.UNK }
 
 // PAD is the padding id, -1 when none.
 func (s *SPM) PAD() int32 { return s.v.PAD }
+
+// TokenToID returns the id of a piece as stored in the vocabulary (the last
+// of duplicate pieces).
+func (s *SPM) TokenToID(piece string) (int32, bool) {
+	id, ok := s.ids[piece]
+	return id, ok
+}
+
+// Info describes the tokenizer.
+func (s *SPM) Info() Info {
+	return s.info("spm", "", len(s.v.Tokens), s.v.BOS, s.v.EOS, s.v.PAD, s.v.UNK, s.DefaultEncodeOptions())
+}
 
 // DefaultEncodeOptions returns the vocabulary's add_bos/add_eos defaults.
 func (s *SPM) DefaultEncodeOptions() EncodeOptions {
@@ -131,8 +148,13 @@ func (s *SPM) check(id int32) error {
 // UNK token when the vocabulary has no byte token). Invalid UTF-8 in text is
 // not an error: it is cut into symbols the way llama.cpp cuts it (a lead byte
 // takes as many bytes as it announces) and goes through byte fallback.
-// Empty text gives no tokens besides BOS/EOS.
+// Empty text gives no tokens besides BOS/EOS. With RemoveExtraSpaces the
+// text is first trimmed of spaces (U+0020) at both ends and its runs of
+// spaces collapse to one, as SentencePiece's normalizer does.
 func (s *SPM) Encode(text string, opts EncodeOptions) ([]int32, error) {
+	if s.v.RemoveExtraSpaces {
+		text = removeExtraSpaces(text)
+	}
 	out := make([]int32, 0, len(text)/3+2)
 	if opts.AddBOS {
 		if s.v.BOS < 0 {
@@ -170,7 +192,11 @@ func (s *SPM) Encode(text string, opts EncodeOptions) ([]int32, error) {
 
 // Decode concatenates the text of each id: U+2581 becomes a space, byte
 // tokens their byte (invalid UTF-8 is kept as is), control and unknown tokens
-// their piece unless SkipSpecial, unused tokens nothing.
+// their piece unless SkipSpecial, unused tokens nothing. StripLeadingSpace
+// removes the leading space of the first piece that has text (llama.cpp),
+// and with RemoveExtraSpaces of every leading piece until one has text left
+// (SentencePiece's decoder: "▁", "▁", "x" gives "x"); for a vocabulary read
+// from a SentencePiece model, a byte piece first keeps its space, as there.
 func (s *SPM) Decode(ids []int32, opts DecodeOptions) (string, error) {
 	var b strings.Builder
 	strip := opts.StripLeadingSpace
@@ -186,8 +212,15 @@ func (s *SPM) Decode(ids []int32, opts DecodeOptions) (string, error) {
 			continue
 		}
 		if strip {
-			p = strings.TrimPrefix(p, " ")
-			strip = false
+			if s.source == SourceSentencePiece && s.v.typeOf(int(id)) == TokenTypeByte {
+				strip = false // SentencePiece keeps byte pieces whole
+			} else {
+				p = strings.TrimPrefix(p, " ")
+				if p == "" && s.v.RemoveExtraSpaces {
+					continue // SentencePiece then strips until text is left
+				}
+				strip = false
+			}
 		}
 		b.WriteString(p)
 	}

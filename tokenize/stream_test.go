@@ -5,6 +5,8 @@ import (
 	"strings"
 	"testing"
 	"unicode/utf8"
+
+	"github.com/bitnet-dev/bitnet/internal/testassets"
 )
 
 // streamAll pushes ids one by one, checks every chunk is valid UTF-8 and
@@ -112,5 +114,48 @@ func TestStreamDecoderStripsOnlyTheFirstTextPiece(t *testing.T) {
 	d := NewStreamDecoder(tok, DecodeOptions{})
 	if _, err := d.Push(512); err == nil {
 		t.Error("push of an out-of-range id: no error")
+	}
+}
+
+func TestStreamDecoderHoldsBackBytesOfByteLevelBPE(t *testing.T) {
+	b := loadLlama3(t)
+	texts := append(corpus(300, 31), "日本語 🦙👨‍👩‍👧 ok", " leading space kept")
+	for _, text := range texts {
+		ids, err := b.Encode(text, EncodeOptions{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		// Byte-level BPE adds no space, so StripLeadingSpace keeps it.
+		_, all := streamAll(t, b, ids, DecodeOptions{StripLeadingSpace: true})
+		if all != text {
+			t.Fatalf("stream gives %q, want %q", all, text)
+		}
+	}
+	// 🦙 is split over several tokens: nothing comes out before it is whole.
+	ids, _ := b.Encode("🦙", EncodeOptions{})
+	if len(ids) < 2 {
+		t.Fatalf("fixture changed: 🦙 is %v", ids)
+	}
+	chunks, _ := streamAll(t, b, ids, DecodeOptions{})
+	for i, c := range chunks[:len(ids)-1] {
+		if c != "" {
+			t.Errorf("chunk %d = %q before the character is complete", i, c)
+		}
+	}
+}
+
+func TestStreamDecoderFollowsSentencePieceLeadingSpaceRule(t *testing.T) {
+	tok, err := FromSentencePiece(testassets.Path(t, "models/tok512.model"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	// sentencepiece 0.2 decodes ▁ ▁ x (ids 410 410 444) of tok512 to "x".
+	ids := []int32{1, 410, 410, 444}
+	want, err := tok.Decode(ids, DecodeOptions{SkipSpecial: true, StripLeadingSpace: true})
+	if err != nil || want != "x" {
+		t.Fatalf("decode gives %q (%v), want %q", want, err, "x")
+	}
+	if _, all := streamAll(t, tok, ids, DecodeOptions{SkipSpecial: true, StripLeadingSpace: true}); all != want {
+		t.Errorf("stream gives %q, want %q", all, want)
 	}
 }

@@ -1,12 +1,19 @@
 // Package tokenize turns text into token ids and back.
 //
-// Tokenizer is the interface every implementation satisfies. The first one,
-// SPM, is the SentencePiece-style tokenizer that llama.cpp builds from GGUF
-// metadata with tokenizer.ggml.model = "llama" (llm_tokenizer_spm): it
-// reproduces llama.cpp's token ids exactly, including its handling of
-// whitespace, byte fallback and special tokens. FromGGUF picks the
-// implementation from a file's metadata; StreamDecoder turns ids into text
-// one at a time for streaming output.
+// Tokenizer is the interface every implementation satisfies; the two here
+// also satisfy Inspector (piece lookup, all special ids, chat template,
+// Info). SPM is the SentencePiece-style tokenizer of llama.cpp
+// (llm_tokenizer_spm, GGUF tokenizer.ggml.model = "llama"), also built from
+// SentencePiece tokenizer.model files. BPE is byte-level BPE (GPT-2 / Llama-3,
+// GGUF model "gpt2"), built from GGUF metadata, Hugging Face tokenizer.json
+// or tiktoken rank files, with hand-written pre-tokenizers for Llama-3's and
+// GPT-2's split patterns. Both reproduce their reference implementations'
+// ids (llama.cpp, SentencePiece, Hugging Face tokenizers).
+//
+// Load picks the loader from a file's content; FromGGUF, FromHFJSON,
+// ParseHFJSON, FromSentencePiece and FromTiktoken read one kind each.
+// StreamDecoder turns ids into text one at a time for streaming output;
+// EncodeLines and DecodeLines serve batches to other processes.
 package tokenize
 
 // Tokenizer turns text into token ids and back.
@@ -31,7 +38,8 @@ type Tokenizer interface {
 	// IsControl reports whether id is a control/special token (type 3),
 	// BOS and EOS included.
 	IsControl(id int32) bool
-	// Kind names the algorithm ("spm" for SentencePiece-style).
+	// Kind names the algorithm ("spm" for SentencePiece-style, "bpe" for
+	// byte-level BPE).
 	Kind() string
 }
 
@@ -42,9 +50,12 @@ type EncodeOptions struct {
 	// AddEOS appends the EOS token (an error when the vocabulary has none).
 	AddEOS bool
 	// ParseSpecial matches the texts of control and unknown tokens (e.g.
-	// "<s>", "</s>", "<unk>") in the input and emits their ids; when false
-	// those texts are tokenized as plain text. User-defined tokens (type 4)
-	// are always matched, as llama.cpp does.
+	// "<s>", "</s>", "<unk>", "<|eot_id|>") in the input and emits their
+	// ids; when false those texts are tokenized as plain text. User-defined
+	// tokens (type 4; non-special added tokens of tokenizer.json) are always
+	// matched, as llama.cpp and Hugging Face tokenizers do. SPM matches the
+	// longest token first over the whole text (llama.cpp); BPE the leftmost
+	// match, the longest of those starting there (Hugging Face).
 	ParseSpecial bool
 }
 
@@ -55,7 +66,9 @@ type DecodeOptions struct {
 	SkipSpecial bool
 	// StripLeadingSpace removes one leading space from the first piece that
 	// produces text, when it starts with one: the space that Encode's
-	// space prefix added (sentencepiece's behaviour after BOS).
+	// space prefix added (sentencepiece's behaviour after BOS; see
+	// SPM.Decode for SentencePiece's variants). Tokenizers that add no such
+	// space (byte-level BPE without add_prefix_space) ignore it.
 	StripLeadingSpace bool
 }
 

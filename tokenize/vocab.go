@@ -3,6 +3,7 @@ package tokenize
 import (
 	"fmt"
 	"math"
+	"strings"
 
 	"github.com/bitnet-dev/bitnet/errs"
 )
@@ -22,6 +23,36 @@ type Vocab struct {
 	// AddSpacePrefix prepends a space to the text before encoding (and to
 	// every text that follows a special token).
 	AddSpacePrefix bool
+	// RemoveExtraSpaces trims spaces at both ends of the text and collapses
+	// runs of spaces before encoding (SentencePiece's
+	// remove_extra_whitespaces; trailing U+2581 characters go too).
+	RemoveExtraSpaces bool
+}
+
+// removeExtraSpaces is SentencePiece's remove_extra_whitespaces: leading
+// spaces (U+0020) go, each run of spaces collapses to one, and trailing
+// spaces go together with trailing U+2581 characters (SentencePiece trims
+// the text after escaping spaces to U+2581, so it cannot tell them apart).
+func removeExtraSpaces(text string) string {
+	text = strings.TrimLeft(text, " ")
+	if strings.Contains(text, "  ") {
+		var b strings.Builder
+		b.Grow(len(text))
+		for i := 0; i < len(text); i++ {
+			if text[i] == ' ' && i > 0 && text[i-1] == ' ' {
+				continue
+			}
+			b.WriteByte(text[i])
+		}
+		text = b.String()
+	}
+	for {
+		t := strings.TrimSuffix(strings.TrimRight(text, " "), spaceSymbol)
+		if t == text {
+			return text
+		}
+		text = t
+	}
 }
 
 // validate checks the table's consistency.

@@ -130,7 +130,7 @@ func TestFromGGUFRejectsBadMetadata(t *testing.T) {
 	}{
 		{"no model key", func(md *gguf.Metadata) { md.Delete(KeyModel) }, errs.ErrFormat, KeyModel},
 		{"model not a string", func(md *gguf.Metadata) { md.Set(KeyModel, gguf.MustValue(uint32(1))) }, errs.ErrFormat, KeyModel},
-		{"gpt2 model", func(md *gguf.Metadata) { md.Set(KeyModel, gguf.MustValue("gpt2")) }, errs.ErrUnsupported, `"gpt2"`},
+		{"gpt2 model without merges", func(md *gguf.Metadata) { md.Set(KeyModel, gguf.MustValue("gpt2")) }, errs.ErrFormat, KeyMerges},
 		{"bert model", func(md *gguf.Metadata) { md.Set(KeyModel, gguf.MustValue("bert")) }, errs.ErrUnsupported, `"bert"`},
 		{"no tokens key", func(md *gguf.Metadata) { md.Delete(KeyTokens) }, errs.ErrFormat, KeyTokens},
 		{"tokens not strings", func(md *gguf.Metadata) { md.Set(KeyTokens, gguf.MustValue([]int32{1, 2})) }, errs.ErrFormat, KeyTokens},

@@ -4,7 +4,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
-	"math"
 	"strings"
 
 	"github.com/bitnet-dev/bitnet/formats/gguf"
@@ -64,7 +63,7 @@ count and the size. Long arrays (vocabularies) are summarized unless --full.`, s
 		Alignment: f.Alignment, TypeCounts: map[string]int{}}
 	out.Name, _ = f.Metadata.String("general.name")
 	for _, kv := range f.Metadata.Entries() {
-		e := inspectKV{Key: kv.Key, Type: kv.Value.Type.String(), Value: jsonValue(kv.Value, *full || *asJSON)}
+		e := inspectKV{Key: kv.Key, Type: kv.Value.Type.String(), Value: kv.Value.JSON(*full || *asJSON)}
 		if kv.Value.Type == gguf.TypeArray {
 			e.Elem, e.Len = kv.Value.Elem.String(), kv.Value.Len()
 		}
@@ -100,7 +99,7 @@ count and the size. Long arrays (vocabularies) are summarized unless --full.`, s
 	for _, kv := range f.Metadata.Entries() {
 		v := kv.Value.String()
 		if *full {
-			b, _ := json.Marshal(jsonValue(kv.Value, true))
+			b, _ := json.Marshal(kv.Value.JSON(true))
 			v = string(b)
 		}
 		fmt.Fprintf(stdout, "  %-45s %-7s %s\n", kv.Key, kv.Value.Type, v)
@@ -112,53 +111,6 @@ count and the size. Long arrays (vocabularies) are summarized unless --full.`, s
 		}
 	}
 	return nil
-}
-
-// jsonValue converts a metadata value for JSON output. Non-finite floats
-// become strings ("NaN", "+Inf"), which JSON cannot hold as numbers.
-func jsonValue(v gguf.Value, full bool) any {
-	if v.Type == gguf.TypeArray && !full && v.Len() > 16 {
-		return v.String()
-	}
-	switch x := v.Data().(type) {
-	case []uint8:
-		// encoding/json would write a byte slice as base64 text.
-		out := make([]int, len(x))
-		for i, b := range x {
-			out[i] = int(b)
-		}
-		return out
-	case float32:
-		return jsonFloat(float64(x))
-	case float64:
-		return jsonFloat(x)
-	case []float32:
-		out := make([]any, len(x))
-		for i, f := range x {
-			out[i] = jsonFloat(float64(f))
-		}
-		return out
-	case []float64:
-		out := make([]any, len(x))
-		for i, f := range x {
-			out[i] = jsonFloat(f)
-		}
-		return out
-	case []gguf.Value:
-		out := make([]any, len(x))
-		for i, e := range x {
-			out[i] = jsonValue(e, full)
-		}
-		return out
-	}
-	return v.Data()
-}
-
-func jsonFloat(f float64) any {
-	if math.IsNaN(f) || math.IsInf(f, 0) {
-		return fmt.Sprint(f)
-	}
-	return f
 }
 
 func human(n uint64) string {

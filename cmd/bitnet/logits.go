@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"math"
 	"sort"
 	"strconv"
 	"strings"
@@ -105,4 +106,12 @@ models with them.`, stderr)
 		fmt.Fprintln(stdout)
 	}
 	return nil
+}
+
+// jsonFloat keeps non-finite logits representable in JSON (as strings).
+func jsonFloat(f float64) any {
+	if math.IsNaN(f) || math.IsInf(f, 0) {
+		return fmt.Sprint(f)
+	}
+	return f
 }

@@ -31,6 +31,7 @@ func commands() []command {
 		{"generate", "generate text from a prompt (streams to stdout)", runGenerate},
 		{"logits", "print the logits the model gives a token sequence", runLogits},
 		{"inspect", "show a model file's metadata and tensors", runInspect},
+		{"tokenize", "turn text into token ids and back with a model's tokenizer", runTokenize},
 		{"convert", "convert llama2.c or GGUF models to GGUF, or write a random model", runConvert},
 		{"version", "print version and build information", runVersion},
 	}

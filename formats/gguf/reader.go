@@ -73,7 +73,8 @@ type File struct {
 func Open(path string) (*File, error) {
 	data, unmap, err := mmap.Map(path)
 	if err != nil {
-		return nil, fmt.Errorf("gguf: open %s: %w", path, err)
+		// Errors of the file system name the path already.
+		return nil, fmt.Errorf("gguf: %w", err)
 	}
 	f, err := Parse(data)
 	if err != nil {

@@ -366,3 +366,52 @@ func MustValue(x any) Value {
 	}
 	return v
 }
+
+// JSON returns the value in a form encoding/json writes faithfully: numbers
+// as numbers (byte arrays too, which json would write as base64), strings
+// as strings, non-finite floats as the strings "NaN", "+Inf" and "-Inf"
+// (JSON has no such numbers), nested arrays as lists. Unless full is set,
+// arrays of more than 16 elements become their summary string.
+func (v Value) JSON(full bool) any {
+	if v.Type == TypeArray && !full && v.Len() > 16 {
+		return v.String()
+	}
+	switch x := v.data.(type) {
+	case []uint8:
+		out := make([]int, len(x))
+		for i, b := range x {
+			out[i] = int(b)
+		}
+		return out
+	case float32:
+		return jsonFloat(float64(x))
+	case float64:
+		return jsonFloat(x)
+	case []float32:
+		out := make([]any, len(x))
+		for i, f := range x {
+			out[i] = jsonFloat(float64(f))
+		}
+		return out
+	case []float64:
+		out := make([]any, len(x))
+		for i, f := range x {
+			out[i] = jsonFloat(f)
+		}
+		return out
+	case []Value:
+		out := make([]any, len(x))
+		for i, e := range x {
+			out[i] = e.JSON(full)
+		}
+		return out
+	}
+	return v.data
+}
+
+func jsonFloat(f float64) any {
+	if math.IsNaN(f) || math.IsInf(f, 0) {
+		return fmt.Sprint(f)
+	}
+	return f
+}
