@@ -1,10 +1,13 @@
 # bitnet: build, test and run.
 #
-#   make demo    build the CLI, convert a real ternary model from ../shared and generate text
-#   make test    every test (Go, fuzz smoke run, Python cross-checks)
+#   make demo    install the Python package (pip install -e .), convert a real ternary
+#                model from ../shared and generate text with it from Python
+#   make test    every test: Go (unit, golden, fuzz smoke runs), Python cross-checks
+#                (tests/) and the Python package (python/tests/)
 #
-# Everything the targets need is installed by them: Go modules by the go
-# command, Python packages into .venv from tests/requirements.txt.
+# Everything the targets need is installed by them: Go modules by the go command,
+# Python packages into .venv (tests/requirements.txt, and this package with its
+# native library built by the local Go toolchain).
 
 GO        ?= go
 PYTHON    ?= python3
@@ -13,13 +16,13 @@ ASSETS    := $(SHARED)/assets
 BUILD     := build
 BIN       := $(BUILD)/bitnet
 VENV      := .venv
+VPY       := $(VENV)/bin/python
 PROMPT    ?= Once upon a time
 FUZZTIME  ?= 20s
 
-export BITNET_BIN := $(abspath $(BIN))
 export BITNET_SHARED_DIR := $(SHARED)
 
-.PHONY: all build demo test test-go test-fuzz test-python lint venv clean
+.PHONY: all build demo test lint test-go test-fuzz test-python python-test python-lib wheel venv clean
 
 all: build
 
@@ -27,13 +30,13 @@ build:
 	$(GO) build -o $(BIN) ./cmd/bitnet
 
 # The main job: a real trained ternary model (bitllama2c-3M, from ../shared)
-# converted to GGUF with I2_S weights, then text generated from a prompt.
-demo: build
+# converted to GGUF with I2_S weights, then text generated from Python.
+demo: $(VENV)/.pkg-stamp
 	@mkdir -p $(BUILD)/models
-	$(BIN) convert $(ASSETS)/models/bitllama2c-3M.bin $(BUILD)/models/bitllama2c-3M-i2_s.gguf --type i2_s --quiet
-	$(BIN) generate --model $(BUILD)/models/bitllama2c-3M-i2_s.gguf --prompt "$(PROMPT)" --max-tokens 200 --temperature 0
+	$(VPY) -m bitnet convert $(ASSETS)/models/bitllama2c-3M.bin $(BUILD)/models/bitllama2c-3M-i2_s.gguf --type i2_s --quiet
+	$(VPY) examples/generate.py $(BUILD)/models/bitllama2c-3M-i2_s.gguf "$(PROMPT)"
 
-test: lint test-go test-fuzz test-python
+test: lint test-go test-fuzz test-python python-test
 
 lint:
 	@out=$$(gofmt -l $$(git ls-files '*.go' 2>/dev/null || find . -name '*.go')); \
@@ -50,16 +53,36 @@ test-fuzz:
 	$(GO) test -run='^$$' -fuzz='^FuzzParse$$' -fuzztime=5s ./formats/llama2c/
 	$(GO) test -run='^$$' -fuzz='^FuzzParse$$' -fuzztime=5s ./formats/sentencepiece/
 	$(GO) test -run='^$$' -fuzz='^FuzzSPMDecodeInvertsEncode$$' -fuzztime=5s ./tokenize/
+	$(GO) test -run='^$$' -fuzz='^FuzzLlama3SplitMatchesRegexReference$$' -fuzztime=5s ./tokenize/
 
 $(VENV)/.stamp: tests/requirements.txt
 	$(PYTHON) -m venv $(VENV)
 	$(VENV)/bin/pip install --quiet --disable-pip-version-check -r tests/requirements.txt
 	touch $@
 
-venv: $(VENV)/.stamp
+# The package, editable, with its test extras; its build compiles libbitnet.
+$(VENV)/.pkg-stamp: $(VENV)/.stamp pyproject.toml setup.py
+	$(VENV)/bin/pip install --quiet --disable-pip-version-check -e '.[test]'
+	touch $@
 
-test-python: build venv
-	BITNET_REQUIRE_ASSETS=$${BITNET_REQUIRE_ASSETS:-1} $(VENV)/bin/python -m pytest -q tests
+venv: $(VENV)/.pkg-stamp
+
+# Rebuilds libbitnet into python/bitnet/_lib (fast with a warm Go cache).
+python-lib: $(VENV)/.pkg-stamp
+	$(VPY) scripts/build_lib.py
+
+# Cross-checks of the engine (through the Go-built CLI) against numpy and
+# llama.cpp's gguf package, and tokenizers against HF tokenizers and
+# sentencepiece.
+test-python: build $(VENV)/.stamp
+	BITNET_BIN=$(abspath $(BIN)) BITNET_REQUIRE_ASSETS=$${BITNET_REQUIRE_ASSETS:-1} $(VPY) -m pytest -q tests
+
+# The Python package: API, errors, streaming, threads, fork, wheel.
+python-test: python-lib
+	BITNET_BIN= BITNET_REQUIRE_ASSETS=$${BITNET_REQUIRE_ASSETS:-1} $(VPY) -m pytest -q python/tests
+
+wheel: $(VENV)/.pkg-stamp
+	$(VPY) -m build --wheel --outdir $(BUILD)/dist .
 
 clean:
-	rm -rf $(BUILD) $(VENV) .pytest_cache
+	rm -rf $(BUILD) $(VENV) .pytest_cache python/build python/bitnet/_lib python/bitnet.egg-info

@@ -97,6 +97,9 @@ func TestHeaderMatchesExports(t *testing.T) {
 		genText = genText[i:]
 	}
 	exportedGo := prototypes(genText)
+	if len(exportedGo) < 25 {
+		t.Fatalf("found only %d Go exports in the generated header: the parser is broken", len(exportedGo))
+	}
 
 	out, err := exec.Command("nm", "-D", "--defined-only", lib).Output()
 	if err != nil {

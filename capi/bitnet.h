@@ -308,6 +308,8 @@ int32_t bitnet_stream_start(bitnet_session *session, const char *prompt, const b
                             bitnet_stream **out);
 int32_t bitnet_stream_next(bitnet_stream *stream, int32_t *token, char *buf, size_t cap, size_t *len_out,
                            int32_t *done);
+/* The metrics of the stream; asking before it is done stops it (stop
+ * reason "stopped"). */
 int32_t bitnet_stream_metrics(bitnet_stream *stream, bitnet_metrics *metrics);
 void bitnet_stream_free(bitnet_stream *stream);
 

@@ -7,12 +7,10 @@ import "C"
 
 import (
 	"context"
-	"fmt"
 	"time"
 	"unsafe"
 
 	"github.com/bitnet-dev/bitnet/engine"
-	"github.com/bitnet-dev/bitnet/errs"
 )
 
 const generationConfigV1 = C.int32_t(unsafe.Sizeof(C.bitnet_generation_config{}))
@@ -286,9 +284,7 @@ func bitnet_stream_metrics(p *C.bitnet_stream, metrics *C.bitnet_metrics) (rc C.
 	if metrics == nil {
 		return fail(invalid("metrics is NULL"))
 	}
-	if !st.done {
-		return fail(fmt.Errorf("the stream is not done; its metrics are known when next reports done: %w", errs.ErrInvalidArgument))
-	}
+	st.finish() // a stream asked before it is done stops ("stopped")
 	fillMetrics(metrics, st.res, st.tokenize)
 	return C.BITNET_OK
 }

@@ -22,11 +22,9 @@ import (
 	"unicode/utf8"
 	"unsafe"
 
+	"github.com/bitnet-dev/bitnet/cli"
 	"github.com/bitnet-dev/bitnet/errs"
 )
-
-// Version is the version of the library.
-const Version = "0.1.0"
 
 func main() {}
 
@@ -155,4 +153,4 @@ func bitnet_version() *C.char {
 }
 
 // versionString is allocated once and never freed (static storage for C).
-var versionString = C.CString(Version)
+var versionString = C.CString(cli.Version)

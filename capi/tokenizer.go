@@ -178,7 +178,9 @@ func bitnet_detokenize(p *C.bitnet_tokenizer, ids *C.int32_t, n C.size_t, skipSp
 	if err != nil {
 		return fail(err)
 	}
-	text, err := tk.t.Decode(in, tokenize.DecodeOptions{SkipSpecial: skipSpecial != 0})
+	// Like sentencepiece and HF tokenizers, the space that encoding
+	// prefixed to the text is not part of the decoded text.
+	text, err := tk.t.Decode(in, tokenize.DecodeOptions{SkipSpecial: skipSpecial != 0, StripLeadingSpace: true})
 	if err != nil {
 		return fail(err)
 	}

@@ -444,9 +444,10 @@ class BitNetModel:
         finally:
             lib = _native.lib_for_cleanup()
             if stream != ffi.NULL and lib is not None:
-                # The library knows a stream's metrics once it is done.
+                # Asking for the metrics of an unfinished stream stops it
+                # (stop reason "stopped"), so a loop left early is recorded too.
                 m = ffi.new("bitnet_metrics *")
-                if finished and lib.bitnet_stream_metrics(stream, m) == 0:
+                if lib.bitnet_stream_metrics(stream, m) == 0:
                     self._record(m)
                 lib.bitnet_stream_free(stream)
             self._core.release(sess, is_prefill)

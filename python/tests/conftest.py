@@ -17,25 +17,13 @@ from __future__ import annotations
 
 import hashlib
 import os
-import subprocess
-import sys
 from pathlib import Path
-from typing import Callable, Dict, List
+from typing import Callable, Dict
 
 import pytest
 
 import bitnet
-
-REPO = Path(__file__).resolve().parents[2]
-
-#: The reference programs' greedy runs: 256 tokens after BOS.
-GOLDEN_STEPS = 256
-
-
-def greedy(max_new_tokens: int = GOLDEN_STEPS, **kw) -> bitnet.GenerationConfig:
-    """Greedy decoding that ignores EOS, as the reference programs did."""
-    kw.setdefault("ignore_eos", True)
-    return bitnet.GenerationConfig(max_new_tokens=max_new_tokens, temperature=0.0, **kw)
+from pkg_helpers import REPO, run_cli
 
 
 @pytest.fixture(scope="session")
@@ -77,21 +65,6 @@ def asset(assets_dir) -> Callable[[str], Path]:
 @pytest.fixture(scope="session")
 def golden(asset) -> Callable[[str], str]:
     return lambda name: asset(f"golden/{name}").read_text(encoding="utf-8")
-
-
-def cli_command() -> List[str]:
-    """The bitnet CLI: BITNET_BIN, else the package's `python -m bitnet`."""
-    if os.environ.get("BITNET_BIN"):
-        return [os.environ["BITNET_BIN"]]
-    return [sys.executable, "-m", "bitnet"]
-
-
-def run_cli(*args, check: bool = True) -> subprocess.CompletedProcess:
-    cmd = [*cli_command(), *map(str, args)]
-    p = subprocess.run(cmd, capture_output=True, text=True, timeout=300)
-    if check and p.returncode != 0:
-        raise AssertionError(f"{' '.join(cmd)} exited {p.returncode}:\n{p.stdout}\n{p.stderr}")
-    return p
 
 
 @pytest.fixture(scope="session")

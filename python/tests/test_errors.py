@@ -11,7 +11,7 @@ import pytest
 
 import bitnet
 from bitnet import errors
-from conftest import greedy
+from pkg_helpers import gguf_without_vocabulary, greedy
 
 
 def test_missing_model_file_raises_bitnet_io_error(tmp_path):
@@ -174,15 +174,29 @@ def test_missing_device_raises_device_error(stories_path):
             bitnet.BitNetModel.from_file(stories_path, bitnet.ModelConfig(device=bitnet.Device.cuda(0)))
 
 
-def test_tokenizer_failures_raise_tokenization_or_model_errors(tmp_path, stories):
+def test_tokenizer_failures_raise_tokenization_error(tmp_path, stories):
+    with pytest.raises(bitnet.TokenizationError) as e:
+        stories.tokenizer.decode([100000])
+    assert e.value.code == errors.ERR_TOKENIZATION and "100000" in str(e.value)
+    with pytest.raises(bitnet.TokenizationError, match="100000"):
+        stories.tokenizer.token_to_piece(100000)
+    # A model file with no vocabulary and nothing next to it.
+    bare = gguf_without_vocabulary(tmp_path / "bare.gguf")
+    with pytest.raises(bitnet.TokenizationError) as e:
+        bitnet.TokenizerDiscovery(bare, offline=True).discover()
+    assert "bare.gguf" in str(e.value) and "tried" in str(e.value)
+
+
+def test_unsupported_tokenizer_file_raises_model_error(tmp_path):
     bad = tmp_path / "tokenizer.json"
     bad.write_text('{"model": {"type": "Unigram-ish", "vocab": 7}}')
-    with pytest.raises((bitnet.TokenizationError, bitnet.ModelError)) as e:
+    with pytest.raises(bitnet.ModelError) as e:
+        bitnet.Tokenizer.from_file(bad)
+    assert e.value.code == errors.ERR_UNSUPPORTED and "Unigram-ish" in str(e.value)
+    bad.write_text("{not json")
+    with pytest.raises(bitnet.ModelError) as e:
         bitnet.Tokenizer.from_file(bad)
     assert "tokenizer.json" in str(e.value)
-    with pytest.raises((bitnet.TokenizationError, bitnet.ConfigError)) as e:
-        stories.tokenizer.decode([100000])
-    assert "100000" in str(e.value)
 
 
 def test_every_library_code_maps_to_its_exception_class():

@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 
 import bitnet
-from conftest import GOLDEN_STEPS, greedy, run_cli
+from pkg_helpers import GOLDEN_STEPS, greedy, run_cli
 
 
 @pytest.mark.parametrize(

@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 
 import bitnet
-from conftest import greedy
+from pkg_helpers import greedy
 
 PAGE = os.sysconf("SC_PAGE_SIZE") if hasattr(os, "sysconf") else 4096
 

@@ -4,12 +4,11 @@ generation at once."""
 from __future__ import annotations
 
 import gc
-import time
 
 import pytest
 
 import bitnet
-from conftest import greedy
+from pkg_helpers import greedy
 
 
 def test_byte_fallback_tokens_decode_to_multibyte_text(stories):
@@ -43,24 +42,20 @@ def test_streamed_pieces_never_split_a_utf8_character(stories):
 
 def test_breaking_out_of_a_stream_stops_generation_at_once(bit3m):
     cfg = greedy(250)
-    t0 = time.perf_counter()
     full = bit3m.generate("Once upon a time", cfg)
-    t_full = time.perf_counter() - t0
-    step = bit3m.last_metrics.timing.decode / 1000 / max(1, bit3m.last_metrics.generated_tokens - 1)
 
     gen = bit3m.generate_stream("Once upon a time", cfg)
     pieces = [next(gen) for _ in range(3)]
-    t0 = time.perf_counter()
     gen.close()
-    t_close = time.perf_counter() - t0
     assert full.startswith("".join(pieces))
-    # Running the remaining ~247 tokens would take about t_full; one step is `step`.
-    assert t_close < max(t_full / 10, 5 * step), (t_close, t_full, step)
+    # Counted, not timed: closing the generator stopped the library after
+    # the tokens already produced (at most one step more), not after 250.
+    m = bit3m.last_metrics
+    assert m.stop_reason == "stopped", m.stop_reason
+    assert 3 <= m.generated_tokens <= 4, m.generated_tokens
     assert bit3m._core.users == 0, "the stream did not release its session"
     # The model is usable right away and gives the same text.
-    t0 = time.perf_counter()
     assert bit3m.generate("Once upon a time", cfg) == full
-    assert time.perf_counter() - t0 < 3 * t_full + 1
 
 
 def test_a_for_loop_break_releases_the_stream(bit3m):

@@ -7,6 +7,7 @@ import shutil
 import pytest
 
 import bitnet
+from pkg_helpers import gguf_without_vocabulary
 
 SEP = "\n__ggml_vocab_test__\n"
 
@@ -90,6 +91,15 @@ def test_discovery_prefers_the_exact_path_then_colocated_then_embedded(tmp_path,
 
 
 def test_discovery_of_a_missing_exact_path_fails_clearly(tmp_path, stories_path):
-    with pytest.raises(bitnet.BitNetError) as e:
+    with pytest.raises(bitnet.BitNetIOError) as e:
         bitnet.TokenizerDiscovery(stories_path, tokenizer_path=tmp_path / "nope.json", offline=True).discover()
     assert "nope.json" in str(e.value)
+
+
+def test_discovery_falls_back_to_a_mock_only_when_allowed(tmp_path):
+    bare = gguf_without_vocabulary(tmp_path / "bare.gguf")
+    with pytest.raises(bitnet.TokenizationError):
+        bitnet.TokenizerDiscovery(bare, offline=True).discover()
+    tok, d = bitnet.TokenizerDiscovery(bare, allow_mock=True, offline=True).discover()
+    assert d.strategy == bitnet.TokenizerStrategy.MOCK and d.tried and "mock" in d.reason
+    assert tok.decode(tok.encode("hello", add_bos=False)) == "hello"

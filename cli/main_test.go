@@ -1,4 +1,4 @@
-package main
+package cli
 
 import (
 	"bytes"
@@ -15,7 +15,7 @@ import (
 // output.
 func bitnet(args ...string) (int, string, string) {
 	var out, errOut bytes.Buffer
-	status := run(args, &out, &errOut)
+	status := Run(args, &out, &errOut)
 	return status, out.String(), errOut.String()
 }
 
