@@ -142,20 +142,30 @@ func bitnet_generate(p *C.bitnet_session, prompt *C.char, cfg *C.bitnet_generati
 		return fail(err)
 	}
 	defer s.release()
-	g, tokenize, err := s.start(r)
+	var (
+		g        *engine.Generator
+		tokenize time.Duration
+		genErr   error
+	)
+	err = offThread(func() error {
+		var err error
+		g, tokenize, err = s.start(r)
+		return err
+	})
 	if err != nil {
 		return fail(err)
 	}
-	var genErr error
 	for {
-		piece, ok, err := g.Next()
-		if err != nil {
+		var piece engine.Piece
+		var ok bool
+		if err := offThread(func() (err error) { piece, ok, err = g.Next(); return err }); err != nil {
 			genErr = err
 			break
 		}
 		if !ok {
 			break
 		}
+		// The callback runs on the caller's thread.
 		if cb != nil && !callPiece(cb, user, piece) {
 			break
 		}
@@ -205,7 +215,15 @@ func bitnet_stream_start(p *C.bitnet_session, prompt *C.char, cfg *C.bitnet_gene
 	if err != nil {
 		return fail(err)
 	}
-	g, tokenize, err := s.start(r)
+	var (
+		g        *engine.Generator
+		tokenize time.Duration
+	)
+	err = offThread(func() error {
+		var err error
+		g, tokenize, err = s.start(r)
+		return err
+	})
 	if err != nil {
 		s.release()
 		return fail(err)
@@ -240,7 +258,11 @@ func bitnet_stream_next(p *C.bitnet_stream, token *C.int32_t, buf *C.char, capac
 		piece, st.held = *st.held, nil
 	} else {
 		var ok bool
-		piece, ok, err = st.g.Next()
+		err = offThread(func() error {
+			var err error
+			piece, ok, err = st.g.Next()
+			return err
+		})
 		if err != nil {
 			st.finish()
 			*done = 1

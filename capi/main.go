@@ -154,3 +154,21 @@ func bitnet_version() *C.char {
 
 // versionString is allocated once and never freed (static storage for C).
 var versionString = C.CString(cli.Version)
+
+// offThread runs f on a goroutine of its own and waits for it. An export
+// runs on the C caller's thread, to which cgo locks its goroutine; compute
+// that hands work to the kernel worker pool many times per token would pay
+// an OS-thread wake-up at each hand-off from a locked thread. Off it, the
+// only such wake-up is this one. Panics in f are returned as errors.
+func offThread(f func() error) error {
+	done := make(chan error, 1)
+	go func() {
+		defer func() {
+			if r := recover(); r != nil {
+				done <- fmt.Errorf("panic: %v: %w", r, errs.ErrInternal)
+			}
+		}()
+		done <- f()
+	}()
+	return <-done
+}

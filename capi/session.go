@@ -96,8 +96,10 @@ func bitnet_session_eval(p *C.bitnet_session, ids *C.int32_t, n C.size_t) (rc C.
 	if err != nil {
 		return fail(err)
 	}
-	_, err = s.s.Forward(in, false)
-	return result(err)
+	return result(offThread(func() error {
+		_, err := s.s.Forward(in, false)
+		return err
+	}))
 }
 
 // lastLogits holds a copy of the logits after the last evaluated token.
@@ -124,8 +126,8 @@ func bitnet_session_logits(p *C.bitnet_session, buf *C.float, capacity C.size_t,
 		return fail(err)
 	}
 	defer s.release()
-	logits, err := s.s.LastLogits()
-	if err != nil {
+	var logits []float32
+	if err := offThread(func() (err error) { logits, err = s.s.LastLogits(); return err }); err != nil {
 		return fail(err)
 	}
 	return result(putFloats(logits, buf, capacity, n))
@@ -151,8 +153,8 @@ func bitnet_session_eval_all(p *C.bitnet_session, ids *C.int32_t, n C.size_t, bu
 		*nOut = C.size_t(need)
 		return fail(fmt.Errorf("%d logits do not fit in a buffer of %d: %w", need, capacity, errBufferTooSmall))
 	}
-	logits, err := s.s.Forward(in, true)
-	if err != nil {
+	var logits []float32
+	if err := offThread(func() (err error) { logits, err = s.s.Forward(in, true); return err }); err != nil {
 		return fail(err)
 	}
 	return result(putFloats(logits, buf, capacity, nOut))
