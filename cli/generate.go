@@ -13,6 +13,7 @@ import (
 
 	"github.com/bitnet-dev/bitnet/engine"
 	"github.com/bitnet-dev/bitnet/errs"
+	"github.com/bitnet-dev/bitnet/kernels"
 	"github.com/bitnet-dev/bitnet/sampling"
 	"github.com/bitnet-dev/bitnet/tokenize"
 )
@@ -22,12 +23,14 @@ type modelFlags struct {
 	model   string
 	threads int
 	ctx     int
+	kernels string
 }
 
 func (m *modelFlags) register(fs *flag.FlagSet) {
 	fs.StringVar(&m.model, "model", "", "path of the model file (GGUF)")
 	fs.IntVar(&m.threads, "threads", 0, "compute threads (default: $BITNET_NUM_THREADS, else all cores)")
 	fs.IntVar(&m.ctx, "ctx-size", 0, fmt.Sprintf("context length in tokens (default: the model's, at most %d)", engine.DefaultContextLength))
+	fs.StringVar(&m.kernels, "kernels", "", fmt.Sprintf("kernel implementation, one of %v (default: $BITNET_KERNELS, else the first)", kernels.Available()))
 }
 
 func (m *modelFlags) load() (*engine.Model, error) {
@@ -37,7 +40,7 @@ func (m *modelFlags) load() (*engine.Model, error) {
 	if m.threads < 0 || m.ctx < 0 {
 		return nil, usageErr("--threads and --ctx-size must not be negative")
 	}
-	return engine.Load(m.model, engine.Options{Threads: m.threads, ContextLength: m.ctx})
+	return engine.Load(m.model, engine.Options{Threads: m.threads, ContextLength: m.ctx, Kernels: m.kernels})
 }
 
 // stringList is a repeatable string flag.

@@ -96,6 +96,7 @@ func usage(w io.Writer) {
 	fmt.Fprintln(w, "\nRun 'bitnet help COMMAND' (or 'bitnet COMMAND --help') for a command's flags.")
 	fmt.Fprintln(w, "\nEnvironment:")
 	fmt.Fprintln(w, "  BITNET_NUM_THREADS  compute threads when --threads is not given (default: all cores)")
+	fmt.Fprintln(w, "  BITNET_KERNELS      kernel implementation when --kernels is not given (go, avx2, avx512; default: the fastest)")
 }
 
 // errUsage marks errors in the command line.

@@ -28,8 +28,11 @@ type Options struct {
 	ContextLength int
 	// Device selects where the model runs (the zero value: automatic).
 	Device Device
+	// Kernels names the kernel implementation (kernels.Available(): "go",
+	// "avx2", "avx512", ...); "" means BITNET_KERNELS, else the fastest.
+	Kernels string
 	// Backend overrides the kernel implementation (tests use it); nil
-	// selects the best one for this machine.
+	// selects one by Kernels.
 	Backend func(pool *kernels.Pool) kernels.Backend
 }
 
@@ -164,7 +167,14 @@ func FromGGUF(f *gguf.File, opts Options) (m *Model, err error) {
 	if opts.Backend != nil {
 		m.backend = opts.Backend(m.pool)
 	} else {
-		m.backend = kernels.Best(m.pool)
+		name := opts.Kernels
+		if name == "" {
+			name = os.Getenv("BITNET_KERNELS")
+		}
+		if m.backend, err = kernels.New(m.pool, name); err != nil {
+			m.pool.Close()
+			return nil, err
+		}
 	}
 	m.Info = newInfo(m)
 	return m, nil

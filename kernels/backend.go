@@ -11,6 +11,12 @@
 // of a matrix product is [n][Rows].
 package kernels
 
+import (
+	"fmt"
+
+	"github.com/bitnet-dev/bitnet/errs"
+)
+
 // RopeMode says which elements of a head RoPE rotates together.
 type RopeMode int
 
@@ -79,5 +85,30 @@ type Backend interface {
 	Attend(out, q, kCache, vCache []float32, n, start int, a AttentionShape, rot *RopeTable)
 }
 
+// Available lists the backends this machine can run, fastest first: the
+// SIMD ones its CPU supports, then "go" (Reference).
+func Available() []string { return append(simdLevels(), "go") }
+
+// New returns the backend named name (one of Available(), or "auto" for the
+// fastest), or an error naming what this machine offers.
+func New(pool *Pool, name string) (Backend, error) {
+	avail := Available()
+	if name == "" || name == "auto" {
+		name = avail[0]
+	}
+	if name == "go" {
+		return NewReference(pool), nil
+	}
+	for _, a := range avail {
+		if a == name {
+			return newSIMD(pool, name), nil
+		}
+	}
+	return nil, fmt.Errorf("kernels %q are not available on this machine (available: %v): %w", name, avail, errs.ErrUnsupported)
+}
+
 // Best returns the fastest backend this machine supports.
-func Best(pool *Pool) Backend { return NewReference(pool) }
+func Best(pool *Pool) Backend {
+	b, _ := New(pool, "auto")
+	return b
+}
