@@ -142,7 +142,7 @@ func bitnet_model_metadata_json(p *C.bitnet_model, out **C.char) (rc C.int32_t) 
 	}
 	var b strings.Builder
 	b.WriteByte('{')
-	for i, kv := range mo.m.File().Metadata.Entries() {
+	for i, kv := range mo.m.Source().Metadata.Entries() {
 		if i > 0 {
 			b.WriteByte(',')
 		}

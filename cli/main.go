@@ -34,6 +34,7 @@ func commands() []command {
 		{"inspect", "show a model file's metadata and tensors", runInspect},
 		{"tokenize", "turn text into token ids and back with a model's tokenizer", runTokenize},
 		{"convert", "convert llama2.c or GGUF models to GGUF, or write a random model", runConvert},
+		{"bench", "measure prefill and decode speed, load time and memory (like llama-bench)", runBench},
 		{"version", "print version and build information", runVersion},
 	}
 }

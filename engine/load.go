@@ -11,6 +11,7 @@ import (
 
 	"github.com/bitnet-dev/bitnet/errs"
 	"github.com/bitnet-dev/bitnet/formats/gguf"
+	"github.com/bitnet-dev/bitnet/formats/source"
 	"github.com/bitnet-dev/bitnet/kernels"
 	"github.com/bitnet-dev/bitnet/quant"
 	"github.com/bitnet-dev/bitnet/tokenize"
@@ -50,7 +51,7 @@ type Model struct {
 	Tokenizer tokenize.Tokenizer // nil when the file carries none
 
 	spec     archSpec
-	file     *gguf.File
+	file     *source.Source
 	pool     *kernels.Pool
 	backend  kernels.Backend
 	rope     *kernels.RopeTable
@@ -85,8 +86,8 @@ func (m *Model) SetTokenizer(t tokenize.Tokenizer) error {
 // Device is the device the model runs on.
 func (m *Model) Device() Device { return m.device }
 
-// File is the model's parsed file (metadata and tensor table).
-func (m *Model) File() *gguf.File { return m.file }
+// Source is what the model was loaded from (metadata and tensor table).
+func (m *Model) Source() *source.Source { return m.file }
 
 type layer struct {
 	attnNorm, attnSubNorm, ffnNorm, ffnSubNorm []float32
@@ -102,7 +103,6 @@ func Load(path string, opts Options) (*Model, error) {
 	}
 	m, err := FromGGUF(f, opts)
 	if err != nil {
-		f.Close()
 		return nil, fmt.Errorf("load %s: %w", path, err)
 	}
 	m.loadTime = time.Since(start)
@@ -112,7 +112,19 @@ func Load(path string, opts Options) (*Model, error) {
 
 // FromGGUF builds a model over a parsed file. The model owns f from then on
 // and closes it in Close.
-func FromGGUF(f *gguf.File, opts Options) (m *Model, err error) {
+func FromGGUF(f *gguf.File, opts Options) (*Model, error) {
+	return FromSource(source.FromGGUF(f), opts)
+}
+
+// FromSource builds a model over a source. The model owns it from then on
+// and closes it in Close (also when FromSource fails).
+func FromSource(src *source.Source, opts Options) (m *Model, err error) {
+	defer func() {
+		if err != nil {
+			src.Release()
+		}
+	}()
+	f := src
 	arch := f.Architecture()
 	spec, ok := archSpecs[arch]
 	if !ok {
@@ -213,7 +225,7 @@ func (m *Model) Close() error {
 		m.pool = nil
 	}
 	if m.file != nil {
-		err := m.file.Close()
+		err := m.file.Release()
 		m.file = nil
 		return err
 	}
@@ -308,9 +320,9 @@ func canLookupRows(t quant.Type) bool {
 	return ok && info.CanDequantize() && t != quant.I2_S
 }
 
-// loader maps tensors of a file onto kernel matrices.
+// loader maps tensors of a source onto kernel matrices.
 type loader struct {
-	f    *gguf.File
+	f    *source.Source
 	spec archSpec
 }
 

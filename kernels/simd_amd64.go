@@ -24,6 +24,7 @@ var x86Features = int(C.bitnet_x86_features())
 type simd struct {
 	*Reference
 	level int
+	tern  ternaryScratch // per-worker scratch of the ternary kernels (ternary_amd64.go)
 }
 
 func (s *simd) Name() string {
