@@ -3,7 +3,7 @@
 package kernels
 
 /*
-#cgo CFLAGS: -O3 -fno-strict-aliasing
+#cgo CFLAGS: -O3 -fno-strict-aliasing -fvisibility=hidden
 #include "cpu_x86.h"
 */
 import "C"
