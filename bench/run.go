@@ -95,6 +95,9 @@ type Result struct {
 	RSS          uint64 `json:"rss_bytes"`
 	PeakRSS      uint64 `json:"peak_rss_bytes"`
 	PeakScope    string `json:"peak_rss_scope"`
+	// MaxRSS is getrusage's ru_maxrss: the peak of the whole process so
+	// far (earlier configurations and writing a random model included).
+	MaxRSS uint64 `json:"max_rss_process_bytes"`
 	// Context is the session context length used.
 	Context int `json:"context_length"`
 }
@@ -259,8 +262,9 @@ func runOne(ctx context.Context, cfg Config, kern string, threads int) (Result, 
 		r.Tests = append(r.Tests, t)
 	}
 	r.RSS = CurrentRSS()
+	r.MaxRSS = MaxRSS()
 	if r.PeakRSS = PeakRSS(); r.PeakRSS == 0 || r.PeakScope == "process" {
-		r.PeakRSS = max(r.PeakRSS, MaxRSS())
+		r.PeakRSS = max(r.PeakRSS, r.MaxRSS)
 	}
 	return r, mi, nil
 }

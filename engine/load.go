@@ -11,6 +11,7 @@ import (
 
 	"github.com/bitnet-dev/bitnet/errs"
 	"github.com/bitnet-dev/bitnet/formats/gguf"
+	"github.com/bitnet-dev/bitnet/formats/hf"
 	"github.com/bitnet-dev/bitnet/formats/source"
 	"github.com/bitnet-dev/bitnet/kernels"
 	"github.com/bitnet-dev/bitnet/quant"
@@ -94,8 +95,12 @@ type layer struct {
 	wq, wk, wv, wo, gate, up, down             *kernels.Matrix
 }
 
-// Load opens a GGUF model file.
+// Load opens a model: a GGUF file, or a Hugging Face model folder or
+// .safetensors file (see LoadHF).
 func Load(path string, opts Options) (*Model, error) {
+	if isHFModel(path) {
+		return LoadHF(path, opts, hf.Options{})
+	}
 	start := time.Now()
 	f, err := gguf.Open(path)
 	if err != nil {

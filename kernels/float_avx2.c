@@ -94,8 +94,12 @@ INL __m128i ld_16bit_tail(const uint8_t *p, int64_t rem) {
     return _mm_loadu_si128((const __m128i *)buf);
 }
 
-/* ld_q6 converts 8 decoded Q6_K codes at p to float. */
-INL __m256 ld_q6(const int8_t *p) { return ld_i8((const uint8_t *)p); }
+/* i8x8 converts bytes 8g..8g+7 of v to float (g < 4). */
+INL __m256 i8x8(__m256i v, int g) {
+    __m128i h = g < 2 ? _mm256_castsi256_si128(v) : _mm256_extracti128_si256(v, 1);
+    if (g & 1) h = _mm_srli_si128(h, 8);
+    return _mm256_cvtepi32_ps(_mm256_cvtepi8_epi32(h));
+}
 
 /* dequant_row decodes a row of cols weights into dst (float32 rows are
  * not passed here). */
@@ -123,12 +127,13 @@ static TGT void dequant_row(int type, const uint8_t *w, int64_t cols, float *dst
     case BITNET_F_Q6_K:
         for (int64_t b = 0; b < cols / 256; b++) {
             for (int h = 0; h < 2; h++) {
-                int8_t qb[128];
-                float sf[8];
-                fx_q6_half(w + 210 * b, h, qb, sf);
+                __m256i q[4];
+                fx_q6_codes(w + 210 * b, h, q);
+                __m256 sf = fx_q6_scales(w + 210 * b, h);
                 float *y = dst + 256 * b + 128 * h;
-                for (int j = 0; j < 128; j += 8)
-                    _mm256_storeu_ps(y + j, _mm256_mul_ps(_mm256_set1_ps(sf[j / 16]), ld_q6(qb + j)));
+                for (int n = 0; n < 4; n++)
+                    for (int g = 0; g < 4; g++)
+                        _mm256_storeu_ps(y + 32 * n + 8 * g, _mm256_mul_ps(fx_lane8(sf, 2 * n + g / 2), i8x8(q[n], g)));
             }
         }
         break;
@@ -192,12 +197,16 @@ INL void q6_tile(const int R, const uint8_t *const *wr, const float *x, int64_t 
             const float *xh = x + 256 * b + 128 * h;
             fx_prefetch(pf, R * (210 * b + 105 * h), R * (210 * b + 105 * (h + 1)));
             for (int r = 0; r < R; r++) {
-                int8_t qb[128];
-                float sf[8];
-                fx_q6_half(wr[r] + 210 * b, h, qb, sf);
-                for (int j = 0; j < 128; j += 8)
-                    acc[r] = _mm256_fmadd_ps(_mm256_mul_ps(_mm256_set1_ps(sf[j / 16]), ld_q6(qb + j)),
-                                             _mm256_loadu_ps(xh + j), acc[r]);
+                __m256i q[4];
+                fx_q6_codes(wr[r] + 210 * b, h, q);
+                __m256 sf = fx_q6_scales(wr[r] + 210 * b, h);
+                for (int n = 0; n < 4; n++)
+                    for (int k = 0; k < 2; k++) {
+                        __m256 s = fx_lane8(sf, 2 * n + k);
+                        for (int g = 2 * k; g < 2 * k + 2; g++)
+                            acc[r] = _mm256_fmadd_ps(_mm256_mul_ps(s, i8x8(q[n], g)),
+                                                     _mm256_loadu_ps(xh + 32 * n + 8 * g), acc[r]);
+                    }
             }
         }
     for (int r = 0; r < R; r++) out[r] = fx_hsum8(acc[r]) * scale;

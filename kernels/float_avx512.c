@@ -94,8 +94,11 @@ INL __m512 i8x16(__m128i v) { return _mm512_cvtepi32_ps(_mm512_cvtepi8_epi32(v))
 
 INL __m512 ld_i8(const uint8_t *p) { return i8x16(_mm_loadu_si128((const __m128i *)p)); }
 
-/* ld_q6 converts 16 decoded Q6_K codes at p to float. */
-INL __m512 ld_q6(const int8_t *p) { return ld_i8((const uint8_t *)p); }
+/* q6x16 converts codes 16g..16g+15 of v to float (g < 2). */
+INL __m512 q6x16(__m256i v, int g) { return i8x16(g ? _mm256_extracti128_si256(v, 1) : _mm256_castsi256_si128(v)); }
+
+/* lane16 broadcasts lane k (< 8) of v to 16 lanes. */
+INL __m512 lane16(__m256 v, int k) { return _mm512_permutexvar_ps(_mm512_set1_epi32(k), _mm512_castps256_ps512(v)); }
 
 static TGT void dequant_row(int type, const uint8_t *w, int64_t cols, float *dst) {
     int64_t j = 0;
@@ -119,12 +122,13 @@ static TGT void dequant_row(int type, const uint8_t *w, int64_t cols, float *dst
     case BITNET_F_Q6_K:
         for (int64_t b = 0; b < cols / 256; b++) {
             for (int h = 0; h < 2; h++) {
-                int8_t qb[128];
-                float sf[8];
-                fx_q6_half(w + 210 * b, h, qb, sf);
+                __m256i q[4];
+                fx_q6_codes(w + 210 * b, h, q);
+                __m256 sf = fx_q6_scales(w + 210 * b, h);
                 float *y = dst + 256 * b + 128 * h;
-                for (int j = 0; j < 128; j += 16)
-                    _mm512_storeu_ps(y + j, _mm512_mul_ps(_mm512_set1_ps(sf[j / 16]), ld_q6(qb + j)));
+                for (int n = 0; n < 4; n++)
+                    for (int g = 0; g < 2; g++)
+                        _mm512_storeu_ps(y + 32 * n + 16 * g, _mm512_mul_ps(lane16(sf, 2 * n + g), q6x16(q[n], g)));
             }
         }
         break;
@@ -187,12 +191,13 @@ INL void q6_tile(const int R, const uint8_t *const *wr, const float *x, int64_t 
             const float *xh = x + 256 * b + 128 * h;
             fx_prefetch(pf, R * (210 * b + 105 * h), R * (210 * b + 105 * (h + 1)));
             for (int r = 0; r < R; r++) {
-                int8_t qb[128];
-                float sf[8];
-                fx_q6_half(wr[r] + 210 * b, h, qb, sf);
-                for (int j = 0; j < 128; j += 16)
-                    acc[r] = _mm512_fmadd_ps(_mm512_mul_ps(_mm512_set1_ps(sf[j / 16]), ld_q6(qb + j)),
-                                             _mm512_loadu_ps(xh + j), acc[r]);
+                __m256i q[4];
+                fx_q6_codes(wr[r] + 210 * b, h, q);
+                __m256 sf = fx_q6_scales(wr[r] + 210 * b, h);
+                for (int n = 0; n < 4; n++)
+                    for (int g = 0; g < 2; g++)
+                        acc[r] = _mm512_fmadd_ps(_mm512_mul_ps(lane16(sf, 2 * n + g), q6x16(q[n], g)),
+                                                 _mm512_loadu_ps(xh + 32 * n + 16 * g), acc[r]);
             }
         }
     for (int r = 0; r < R; r++) out[r] = hsum16(acc[r]) * scale;

@@ -48,28 +48,34 @@ BITNET_INL_AVX2 float fx_half(const uint8_t *p) {
     return _cvtsh_ss(h);
 }
 
-/* fx_q6_half decodes half h (128 weights) of the Q6_K block blk: the signed
- * codes (q - 32) of weights 0..127 of the half into qb, in weight order, and
- * the half's 8 sub-block scales d * sc[k] (Reference's float32 products)
- * into sf. Layout: weight 32n + l (n < 4, l < 32) takes its low nibble
+/* fx_q6_codes decodes half h (128 weights) of the Q6_K block blk into the
+ * signed codes (q - 32) of its weights, 32 per vector in weight order.
+ * Layout: weight 32n + l (n < 4, l < 32) of the half takes its low nibble
  * from ql[l] (n = 0 low, 2 high) or ql[32 + l] (n = 1 low, 3 high) and its
  * high bits from bits 2n, 2n+1 of qh[l]. */
-BITNET_INL_AVX2 void fx_q6_half(const uint8_t *blk, int h, int8_t qb[128], float sf[8]) {
+BITNET_INL_AVX2 void fx_q6_codes(const uint8_t *blk, int h, __m256i q[4]) {
     const uint8_t *ql = blk + 64 * h, *qh = blk + 128 + 32 * h;
     const __m256i m4 = _mm256_set1_epi8(0x0f), m30 = _mm256_set1_epi8(0x30), off = _mm256_set1_epi8(32);
     __m256i l0 = _mm256_loadu_si256((const __m256i *)ql);
     __m256i l1 = _mm256_loadu_si256((const __m256i *)(ql + 32));
     __m256i hb = _mm256_loadu_si256((const __m256i *)qh);
-    __m256i q[4];
     q[0] = _mm256_or_si256(_mm256_and_si256(l0, m4), _mm256_and_si256(_mm256_slli_epi16(hb, 4), m30));
     q[1] = _mm256_or_si256(_mm256_and_si256(l1, m4), _mm256_and_si256(_mm256_slli_epi16(hb, 2), m30));
     q[2] = _mm256_or_si256(_mm256_and_si256(_mm256_srli_epi16(l0, 4), m4), _mm256_and_si256(hb, m30));
     q[3] = _mm256_or_si256(_mm256_and_si256(_mm256_srli_epi16(l1, 4), m4),
                            _mm256_and_si256(_mm256_srli_epi16(hb, 2), m30));
-    for (int n = 0; n < 4; n++) _mm256_storeu_si256((__m256i *)(qb + 32 * n), _mm256_sub_epi8(q[n], off));
-    __m256 sc = _mm256_cvtepi32_ps(_mm256_cvtepi8_epi32(_mm_loadl_epi64((const __m128i *)(blk + 192 + 8 * h))));
-    _mm256_storeu_ps(sf, _mm256_mul_ps(_mm256_set1_ps(fx_half(blk + 208)), sc));
+    for (int n = 0; n < 4; n++) q[n] = _mm256_sub_epi8(q[n], off);
 }
+
+/* fx_q6_scales returns the 8 sub-block scales d * sc[k] of half h of a
+ * Q6_K block (Reference's float32 products). */
+BITNET_INL_AVX2 __m256 fx_q6_scales(const uint8_t *blk, int h) {
+    __m256 sc = _mm256_cvtepi32_ps(_mm256_cvtepi8_epi32(_mm_loadl_epi64((const __m128i *)(blk + 192 + 8 * h))));
+    return _mm256_mul_ps(_mm256_set1_ps(fx_half(blk + 208)), sc);
+}
+
+/* fx_lane8 broadcasts lane k of v. */
+BITNET_INL_AVX2 __m256 fx_lane8(__m256 v, int k) { return _mm256_permutevar8x32_ps(v, _mm256_set1_epi32(k)); }
 
 /* fx_transpose8 transposes the 8x8 tile r[0..7] in place: afterwards r[c]
  * holds column c (lane i = old r[i][c]). Pure data movement. */

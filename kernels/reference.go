@@ -11,7 +11,11 @@ import (
 // Reference is the plain Go implementation of Backend: portable, simple,
 // and the oracle for every faster kernel. Its arithmetic follows the
 // reference programs (llama2.c, bitnet.cpp): float32 sums in index order,
-// exact integer dot products for ternary weights.
+// exact integer dot products for ternary weights. Products are converted to
+// float32 before they are added (s += float32(a*b)): the Go spec lets a
+// compiler fuse a*b+c into one FMA (gc does for GOAMD64=v3 and on arm64),
+// and an explicit conversion is what forbids it, so the results are the same
+// on every platform and build.
 type Reference struct {
 	pool    *Pool
 	scratch []refScratch // one per worker, touched only inside pool.Run
@@ -82,7 +86,7 @@ func dotF32(a, b []float32) float32 {
 	var s float32
 	b = b[:len(a)]
 	for i, v := range a {
-		s += v * b[i]
+		s += float32(v * b[i])
 	}
 	return s
 }
@@ -139,7 +143,7 @@ func ternaryDot(codes []int8, q []int8, blockD []float32) float32 {
 			uniform = false
 		}
 		whole += dot
-		acc += float32(dot) * d
+		acc += float32(float32(dot) * d)
 	}
 	if uniform {
 		return float32(whole)

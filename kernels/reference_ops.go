@@ -9,7 +9,7 @@ func (r *Reference) RMSNorm(out, x, weight []float32, n, dim int, eps float32) {
 		xr, or := x[t*dim:(t+1)*dim], out[t*dim:(t+1)*dim]
 		var ss float32
 		for _, v := range xr {
-			ss += v * v
+			ss += float32(v * v)
 		}
 		ss /= float32(dim)
 		ss += eps
@@ -37,8 +37,8 @@ func (r *Reference) Rope(x []float32, n, heads, headDim, start int, rot *RopeTab
 					a, b = i, i+half
 				}
 				x0, x1 := v[a], v[b]
-				v[a] = x0*cos[i] - x1*sin[i]
-				v[b] = x0*sin[i] + x1*cos[i]
+				v[a] = float32(x0*cos[i]) - float32(x1*sin[i])
+				v[b] = float32(x0*sin[i]) + float32(x1*cos[i])
 			}
 		}
 	}
@@ -107,7 +107,7 @@ func (r *Reference) Attend(out, q, kCache, vCache []float32, n, start int, a Att
 				w /= sum
 				v := vCache[p*kvStride+kvh*hd : p*kvStride+(kvh+1)*hd]
 				for i, x := range v {
-					o[i] += w * x
+					o[i] += float32(w * x)
 				}
 			}
 		}
@@ -121,11 +121,11 @@ func dotPairs(a, b []float32, half int) float32 {
 	var s float32
 	b = b[:len(a)]
 	for i := 0; i < half; i++ {
-		s += a[i] * b[i]
-		s += a[i+half] * b[i+half]
+		s += float32(a[i] * b[i])
+		s += float32(a[i+half] * b[i+half])
 	}
 	for i := 2 * half; i < len(a); i++ {
-		s += a[i] * b[i]
+		s += float32(a[i] * b[i])
 	}
 	return s
 }

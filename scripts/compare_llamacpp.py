@@ -61,6 +61,8 @@ PACKAGE = "llama-cpp-python"
 DEFAULT_VERSION = "0.3.36"
 DEFAULT_CMAKE_ARGS = "-DGGML_NATIVE=ON -DLLAVA_BUILD=OFF"
 # The anchor measured on one of these machines (docs BENCHMARKS.md).
+# Other processes' load (cores) above which a figure is flagged as busy.
+BUSY = 0.3
 ANCHOR = "llama.cpp Feb 2025, TQ2_0 + Q6_K, 2 threads: pp128 44.9 t/s, tg64 12.2 t/s; 1 thread 23.0 / 6.7"
 
 
@@ -181,7 +183,7 @@ def other_load(seconds):
     return (busy_jiffies() - b0) / tick / (time.time() - t0)
 
 
-def wait_idle(timeout, threshold=0.3, window=3.0):
+def wait_idle(timeout, threshold=BUSY, window=3.0):
     """Waits until other processes use less than threshold cores over a
     window, or timeout seconds; returns the last load seen and the wait."""
     t0 = time.time()
@@ -276,14 +278,19 @@ def med(test):
     return test["tokens_per_second"]["median"]
 
 
-def span(test):
+def span(test, busy=None):
+    """median (min-max), flagged with the other processes' load when it
+    exceeded busy cores."""
     s = test["tokens_per_second"]
-    return f"{s['median']:.2f} ({s['min']:.2f}-{s['max']:.2f})"
+    out = f"{s['median']:.2f} ({s['min']:.2f}-{s['max']:.2f})"
+    if busy is not None and test.get("other_load", 0) > busy:
+        out += f" [busy {test['other_load']:.1f}]"
+    return out
 
 
 def pooled(runs, threads, name, path):
     """Pools the per-rep values of one test over the rounds."""
-    vals = []
+    vals, load = [], 0.0
     for r in runs:
         for res in r["results"]:
             if res["threads"] != threads:
@@ -291,10 +298,11 @@ def pooled(runs, threads, name, path):
             for t in res["tests"]:
                 if t["name"] == name:
                     vals += t["tokens_per_second"]["values"]
+                    load = max(load, r["noise"]["other_load"])
     if not vals:
         return None
     return {"name": name, "tokens_per_second": {"median": statistics.median(vals), "min": min(vals), "max": max(vals),
-                                                "n": len(vals), "values": vals}, "source": path}
+                                                "n": len(vals), "values": vals}, "source": path, "other_load": load}
 
 
 def machine_kind(cpu, cores):
@@ -401,12 +409,12 @@ def main():
                 rows.append(row)
 
     # ---- print
-    hdr = f"{'threads':>7} {'test':>6} {'type':>6} | {'llama.cpp t/s':>22} | {'bitnet t/s':>22} {'ratio':>6} | {'bitnet I2_S t/s':>22} {'ratio':>6}"
+    hdr = f"{'threads':>7} {'test':>6} {'type':>6} | {'llama.cpp t/s':>33} | {'bitnet t/s':>33} {'ratio':>6} | {'bitnet I2_S t/s':>33} {'ratio':>6}"
     lines = [hdr, "-" * len(hdr)]
     for r in rows:
-        lines.append(f"{r['threads']:>7} {r['test']:>6} {r['type']:>6} | {span(r['llama_cpp']) if r['llama_cpp'] else '-':>22} | "
-                     f"{span(r['bitnet']) if r['bitnet'] else '-':>22} {r['ratio'] or 0:>6.2f} | "
-                     f"{span(r['bitnet_i2_s']) if r['bitnet_i2_s'] else '-':>22} {r['ratio_i2_s'] or 0:>6.2f}")
+        f = lambda x: span(x, BUSY) if x else "-"
+        lines.append(f"{r['threads']:>7} {r['test']:>6} {r['type']:>6} | {f(r['llama_cpp']):>33} | "
+                     f"{f(r['bitnet']):>33} {r['ratio'] or 0:>6.2f} | {f(r['bitnet_i2_s']):>33} {r['ratio_i2_s'] or 0:>6.2f}")
     table = "\n".join(lines)
     print(table)
 
@@ -482,9 +490,11 @@ def main():
               "llama.cpp, then bitnet on the same file, then bitnet on the I2_S file, back to back. ppN: N random "
               f"tokens in one batch in an empty cache; tgN: N greedy single-token steps after a {a.gen_prompt}-token "
               "prompt. Ratio = bitnet / llama.cpp (above 1: bitnet faster).\n")
+    md.append(f"[busy X]: other processes used X cores (of {mach['cores']}) on average during that engine's run "
+              f"(flagged above {BUSY}); such figures are low and noisy, and the ratios built on them are not to be trusted.\n")
     md.append("| threads | test | type | llama.cpp | bitnet | ratio | bitnet I2_S | ratio |\n|---:|---|---|---:|---:|---:|---:|---:|")
     for r in rows:
-        f = lambda x: span(x) if x else "-"
+        f = lambda x: span(x, BUSY) if x else "-"
         g = lambda x: f"{x:.2f}" if x else "-"
         md.append(f"| {r['threads']} | {r['test']} | {r['type'].upper()} | {f(r['llama_cpp'])} | {f(r['bitnet'])} | "
                   f"**{g(r['ratio'])}** | {f(r['bitnet_i2_s'])} | **{g(r['ratio_i2_s'])}** |")

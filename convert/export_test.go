@@ -1,0 +1,4 @@
+package convert
+
+// AddFolderVocabForTest exposes addFolderVocab to the external tests.
+var AddFolderVocabForTest = addFolderVocab
