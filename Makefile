@@ -22,7 +22,7 @@ FUZZTIME  ?= 20s
 
 export BITNET_SHARED_DIR := $(SHARED)
 
-.PHONY: all build demo test lint test-go test-fuzz test-python python-test python-lib wheel venv clean
+.PHONY: all build demo test lint test-go test-kernels test-fuzz test-python python-test python-lib wheel venv clean
 
 all: build
 
@@ -36,7 +36,7 @@ demo: $(VENV)/.pkg-stamp
 	$(VPY) -m bitnet convert $(ASSETS)/models/bitllama2c-3M.bin $(BUILD)/models/bitllama2c-3M-i2_s.gguf --type i2_s --quiet
 	$(VPY) examples/generate.py $(BUILD)/models/bitllama2c-3M-i2_s.gguf "$(PROMPT)"
 
-test: lint test-go test-fuzz test-python python-test
+test: lint test-go test-kernels test-fuzz test-python python-test
 
 lint:
 	@out=$$(gofmt -l $$(git ls-files '*.go' 2>/dev/null || find . -name '*.go')); \
@@ -45,6 +45,15 @@ lint:
 
 test-go:
 	BITNET_REQUIRE_ASSETS=$${BITNET_REQUIRE_ASSETS:-1} $(GO) test -count=1 ./...
+
+# The engine's golden and parity tests once per kernel implementation this
+# CPU offers (test-go ran the fastest): the plain Go kernels and each SIMD
+# level must all give the real models' reference texts.
+test-kernels: build
+	@for k in $$($(BIN) version | sed -n 's/^kernels available: //p'); do \
+		echo "engine tests with BITNET_KERNELS=$$k"; \
+		BITNET_KERNELS=$$k BITNET_REQUIRE_ASSETS=$${BITNET_REQUIRE_ASSETS:-1} $(GO) test -count=1 ./engine/ || exit 1; \
+	done
 
 # A short run of each fuzz target (go test -fuzz takes one target at a time);
 # their seed corpora also run in every plain `go test`.

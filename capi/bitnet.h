@@ -87,6 +87,14 @@ typedef struct {
 
 /* ---- models ----------------------------------------------------------- */
 
+/* Reports download progress of bitnet_model_load_pretrained: file is
+ * "org/name@commit/path" (valid during the call), done and total are bytes
+ * (total -1 when unknown). Called from a thread of the library (not
+ * necessarily the caller's), at most about ten times a second per file
+ * and once when a file is complete. Returning nonzero cancels the load,
+ * which then fails with BITNET_ERR_CANCELED. */
+typedef int32_t (*bitnet_progress_callback)(void *user, const char *file, int64_t done, int64_t total);
+
 typedef struct {
     int32_t struct_size;
     int32_t n_threads;      /* 0: BITNET_NUM_THREADS, else every core */
@@ -94,6 +102,17 @@ typedef struct {
     int32_t device_kind;    /* BITNET_DEVICE_*; AUTO picks the best present */
     int32_t device_index;
     const char *tokenizer_path; /* NULL: the tokenizer embedded in the file */
+    /* Hub settings, read by bitnet_model_load_pretrained only (a struct_size
+     * that ends before them means all NULL / 0). NULL: the environment as
+     * the library read it at load (HF_ENDPOINT, else https://huggingface.co;
+     * HF_HUB_CACHE, else HF_HOME/hub, else ~/.cache/huggingface/hub;
+     * HF_TOKEN). */
+    const char *hub_endpoint;
+    const char *hub_cache_dir;
+    const char *hub_token;
+    int32_t offline; /* 1: never touch the network (HF_HUB_OFFLINE=1 or BITNET_OFFLINE=1 also forbid it) */
+    bitnet_progress_callback progress; /* download progress; may be NULL */
+    void *progress_user;
 } bitnet_model_config;
 
 typedef struct {
@@ -221,8 +240,20 @@ int32_t bitnet_device_query(int32_t kind, int32_t index, bitnet_device_info *inf
 
 void bitnet_model_config_default(bitnet_model_config *cfg);
 
-/* Loads a GGUF model file. cfg may be NULL (defaults). */
+/* Loads a model: a GGUF file, a Hugging Face model folder (config.json,
+ * safetensors weights, tokenizer files) or a .safetensors file beside its
+ * config.json. cfg may be NULL (defaults). */
 int32_t bitnet_model_load(const char *path, const bitnet_model_config *cfg, bitnet_model **out);
+/* Loads a model from a Hugging Face hub repository ("org/name") at revision
+ * (a branch, tag or commit; NULL or "" means "main"): its GGUF file when it
+ * has one, else its safetensors checkpoint with config.json and tokenizer.
+ * Files are looked up in, or downloaded into, the Hugging Face cache layout
+ * shared with huggingface_hub (resumed, checksummed, locked); offline only
+ * the cache is read. cfg may be NULL; its hub fields and progress callback
+ * apply. Hub failures (not found, unauthorized, offline, network) give
+ * BITNET_ERR_IO with the reason in the message. */
+int32_t bitnet_model_load_pretrained(const char *repo_id, const char *revision, const bitnet_model_config *cfg,
+                                     bitnet_model **out);
 void bitnet_model_free(bitnet_model *model);
 int32_t bitnet_model_get_info(const bitnet_model *model, bitnet_model_info *info);
 /* All metadata of the file as a JSON object (free with bitnet_free_string). */

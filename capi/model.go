@@ -18,7 +18,12 @@ type model struct {
 	m *engine.Model
 }
 
-const modelConfigV1 = C.int32_t(unsafe.Sizeof(C.bitnet_model_config{}))
+// Sizes of bitnet_model_config: V1 ends before the hub fields (callers
+// built against the first header), V2 is the current struct.
+const (
+	modelConfigV1 = C.int32_t(unsafe.Offsetof(C.bitnet_model_config{}.hub_endpoint))
+	modelConfigV2 = C.int32_t(unsafe.Sizeof(C.bitnet_model_config{}))
+)
 
 //export bitnet_model_config_default
 func bitnet_model_config_default(cfg *C.bitnet_model_config) {
@@ -27,7 +32,7 @@ func bitnet_model_config_default(cfg *C.bitnet_model_config) {
 		return
 	}
 	*cfg = C.bitnet_model_config{}
-	cfg.struct_size = modelConfigV1
+	cfg.struct_size = modelConfigV2
 }
 
 // modelOptions checks a model config and turns it into engine options.
@@ -37,7 +42,7 @@ func modelOptions(cfg *C.bitnet_model_config) (engine.Options, string, error) {
 		return opts, "", nil
 	}
 	if cfg.struct_size < modelConfigV1 {
-		return opts, "", invalid("bitnet_model_config.struct_size is %d, want %d: initialize it with bitnet_model_config_default", cfg.struct_size, modelConfigV1)
+		return opts, "", invalid("bitnet_model_config.struct_size is %d, want at least %d: initialize it with bitnet_model_config_default", cfg.struct_size, modelConfigV1)
 	}
 	if cfg.n_threads < 0 || cfg.context_length < 0 || cfg.device_index < 0 {
 		return opts, "", invalid("n_threads, context_length and device_index must not be negative")

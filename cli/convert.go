@@ -10,6 +10,7 @@ import (
 
 	"github.com/bitnet-dev/bitnet/convert"
 	"github.com/bitnet-dev/bitnet/formats/gguf"
+	"github.com/bitnet-dev/bitnet/formats/hf"
 	"github.com/bitnet-dev/bitnet/formats/llama2c"
 	"github.com/bitnet-dev/bitnet/quant"
 )
@@ -20,9 +21,17 @@ Convert a model to GGUF.
 
 INPUT may be a llama2.c checkpoint (legacy float32, ak42 v1 float32, or the
 ternary bitllama2c ak42 v1 format; written as architecture "llama", or
-"bitnet" for ternary models) or a GGUF file (its linear layers are rewritten
-in --type). With --random SHAPE, no input is read: a model of that shape
-with random ternary weights is written (for benchmarks).
+"bitnet" for ternary models), a GGUF file (its linear layers are rewritten
+in --type), or a Hugging Face model: a folder with config.json, safetensors
+weights (one file or shards with model.safetensors.index.json) and its
+tokenizer, a .safetensors file beside its config.json, or
+hf://org/name[@revision] (downloaded into the Hugging Face cache first).
+LlamaForCausalLM becomes "llama" (q/k rows permuted to llama.cpp's
+layout), BitNetForCausalLM "bitnet-b1.58" (relu2) or "bitnet" (silu),
+BitnetForCausalLM (1bitLLM) "bitnet"; packed ternary weights and float
+master weights (ternarized with absmean) are both read. With --random
+SHAPE, no input is read: a model of that shape with random ternary weights
+is written (for benchmarks).
 
 Types: f32, f16, bf16, q8_0, q4_0, q4_1, q6_k, i2_s, tq2_0, tq1_0. Ternary
 types (i2_s, tq2_0, tq1_0) need ternary weights or a BitNet architecture,
@@ -75,10 +84,33 @@ and rows that are a multiple of their block (128 for i2_s, 256 for tq*).`, stder
 		}
 		in := pos[0]
 		out = pos[1]
+		if repo, rev, ok, err := parseHFModel(in); err != nil {
+			return err
+		} else if ok {
+			var progress io.Writer
+			if !*quiet {
+				progress = stderr
+			}
+			if in, err = resolvePretrained(repo, rev, progress); err != nil {
+				return err
+			}
+		}
 		if abs(in) == abs(out) {
 			return usageErr("INPUT and OUTPUT are the same file")
 		}
-		if gguf.IsGGUF(in) {
+		if !gguf.IsGGUF(in) && hf.IsModelPath(in) {
+			m, err := hf.Open(in, hf.Options{})
+			if err != nil {
+				return err
+			}
+			defer m.Close()
+			if w, err = convert.FromHF(m, opts); err != nil {
+				return err
+			}
+			if !w.Metadata.Has("tokenizer.ggml.model") && !*quiet {
+				fmt.Fprintf(stderr, "note: %s has no tokenizer.model or byte-level BPE tokenizer.json; the output carries no tokenizer\n", m.Dir)
+			}
+		} else if gguf.IsGGUF(in) {
 			f, err := gguf.Open(in)
 			if err != nil {
 				return err

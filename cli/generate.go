@@ -24,10 +24,14 @@ type modelFlags struct {
 	threads int
 	ctx     int
 	kernels string
+	// progress receives download progress of hf:// models (the flag
+	// set's output, stderr).
+	progress io.Writer
 }
 
 func (m *modelFlags) register(fs *flag.FlagSet) {
-	fs.StringVar(&m.model, "model", "", "path of the model file (GGUF)")
+	m.progress = fs.Output()
+	fs.StringVar(&m.model, "model", "", "the model: a GGUF file, a Hugging Face model folder or .safetensors file, or hf://org/name[@revision] (downloaded into the Hugging Face cache)")
 	fs.IntVar(&m.threads, "threads", 0, "compute threads (default: $BITNET_NUM_THREADS, else all cores)")
 	fs.IntVar(&m.ctx, "ctx-size", 0, fmt.Sprintf("context length in tokens (default: the model's, at most %d)", engine.DefaultContextLength))
 	fs.StringVar(&m.kernels, "kernels", "", fmt.Sprintf("kernel implementation, one of %v (default: $BITNET_KERNELS, else the first)", kernels.Available()))
@@ -40,7 +44,15 @@ func (m *modelFlags) load() (*engine.Model, error) {
 	if m.threads < 0 || m.ctx < 0 {
 		return nil, usageErr("--threads and --ctx-size must not be negative")
 	}
-	return engine.Load(m.model, engine.Options{Threads: m.threads, ContextLength: m.ctx, Kernels: m.kernels})
+	path := m.model
+	if repo, rev, ok, err := parseHFModel(m.model); err != nil {
+		return nil, err
+	} else if ok {
+		if path, err = resolvePretrained(repo, rev, m.progress); err != nil {
+			return nil, err
+		}
+	}
+	return engine.Load(path, engine.Options{Threads: m.threads, ContextLength: m.ctx, Kernels: m.kernels})
 }
 
 // stringList is a repeatable string flag.
@@ -72,10 +84,17 @@ type timingJS struct {
 func ms(d time.Duration) float64 { return float64(d.Microseconds()) / 1000 }
 
 func runGenerate(args []string, stdout, stderr io.Writer) error {
-	fs := newFlags("generate", "--model FILE [--prompt TEXT] [flags]", `
+	fs := newFlags("generate", "--model MODEL [--prompt TEXT] [flags]", `
 Generate text from a prompt. The text streams to stdout as it is produced;
 statistics go to stderr. With --temperature 0 decoding is greedy and
-deterministic; otherwise tokens are sampled with the given seed.`, stderr)
+deterministic; otherwise tokens are sampled with the given seed.
+
+MODEL is a GGUF file, a Hugging Face model folder (config.json, safetensors
+weights, tokenizer files) or a .safetensors file beside its config.json, or
+hf://org/name[@revision]: the repository's GGUF file if it has one, else its
+safetensors checkpoint, found in or downloaded into the Hugging Face cache
+($HF_HUB_CACHE, else $HF_HOME/hub; shared with huggingface_hub). HF_ENDPOINT,
+HF_TOKEN and HF_HUB_OFFLINE=1 / BITNET_OFFLINE=1 apply.`, stderr)
 	var mf modelFlags
 	mf.register(fs)
 	d := sampling.DefaultConfig()

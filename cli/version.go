@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"io"
 	"runtime"
+	"strings"
 
 	"github.com/bitnet-dev/bitnet/engine"
 	"github.com/bitnet-dev/bitnet/kernels"
@@ -18,6 +19,7 @@ func runVersion(args []string, stdout, stderr io.Writer) error {
 	defer pool.Close()
 	fmt.Fprintf(stdout, "bitnet %s (%s, %s/%s, %d CPUs)\n", Version, runtime.Version(), runtime.GOOS, runtime.GOARCH, runtime.NumCPU())
 	fmt.Fprintf(stdout, "kernels: %s\n", kernels.Best(pool).Name())
+	fmt.Fprintf(stdout, "kernels available: %s\n", strings.Join(kernels.Available(), " "))
 	fmt.Fprintf(stdout, "architectures: %v\n", engine.Architectures())
 	return nil
 }

@@ -3,6 +3,7 @@ package engine
 import (
 	"context"
 	"fmt"
+	"io/fs"
 
 	"github.com/bitnet-dev/bitnet/formats/hf"
 	"github.com/bitnet-dev/bitnet/formats/safetensors"
@@ -48,8 +49,13 @@ func ResolvePretrained(ctx context.Context, c *hub.Client, repo, revision string
 	sel, err := hf.Select(info.Files)
 	if err != nil {
 		if info.FromCache {
-			return "", fmt.Errorf("from_pretrained %s@%s: the Hugging Face cache (%s) holds only part of the model and the hub cannot be asked: %w: %w",
-				repo, revision, c.HubCacheDir, err, hub.ErrOffline)
+			// An I/O failure (the cache lacks files), not a model error.
+			why, kind := "the hub could not be reached", hub.ErrNetwork
+			if c.Offline {
+				why, kind = "offline mode is on (HF_HUB_OFFLINE or BITNET_OFFLINE)", hub.ErrOffline
+			}
+			return "", &fs.PathError{Op: "from_pretrained", Path: repo + "@" + revision, Err: fmt.Errorf(
+				"the Hugging Face cache %s holds only part of the model (%v) and %s: %w", c.HubCacheDir, err, why, kind)}
 		}
 		return "", fmt.Errorf("from_pretrained %s@%s: %w", repo, revision, err)
 	}

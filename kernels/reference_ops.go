@@ -44,9 +44,16 @@ func (r *Reference) Rope(x []float32, n, heads, headDim, start int, rot *RopeTab
 	}
 }
 
-// GLU implements Backend.
+// GLU implements Backend. The elements are split over the workers (the
+// SiLU's exp is the costly part).
 func (r *Reference) GLU(out, gate, up []float32, n int, act Activation) {
 	gate, up, out = gate[:n], up[:n], out[:n]
+	r.pool.Run(n, 2048, func(_, lo, hi int) {
+		glu(out[lo:hi], gate[lo:hi], up[lo:hi], act)
+	})
+}
+
+func glu(out, gate, up []float32, act Activation) {
 	switch act {
 	case ReLUSquared:
 		for i, g := range gate {

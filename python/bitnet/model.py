@@ -20,7 +20,8 @@ from typing import Any, AsyncIterator, Dict, Generator, List, Optional, Sequence
 
 from . import _native
 from .config import GenerationConfig, ModelConfig
-from .errors import ClosedError, ConfigError, UnsupportedFormatError
+from ._progress import DownloadProgress
+from .errors import ClosedError, ConfigError
 from .info import ModelInfo, PerformanceMetrics, TokenizerInfo, metrics_from_c, model_info_from_c
 from .sampling import fill_sampling_config
 from .tokenizer import Tokenizer, _ids_array, int32_buffer
@@ -30,31 +31,107 @@ PathLike = Union[str, "os.PathLike[str]"]
 #: Idle sessions kept per model for the next calls (more are freed).
 MAX_IDLE_SESSIONS = 4
 
-_HF_SUPPORT = "arrives with the Hugging Face support"
+#: Environment variables that switch the hub to offline mode.
+_OFFLINE_VARS = ("HF_HUB_OFFLINE", "BITNET_OFFLINE")
 
 
-def _unsupported_format(path: Path) -> Optional[str]:
-    """The name of a model format that from_file cannot load yet, or None."""
-    if path.is_dir():
-        names = {p.name for p in path.iterdir()}
-        if "config.json" in names or any(n.endswith(".safetensors") for n in names) or any(
-            n.endswith(".safetensors.index.json") for n in names
-        ):
-            return "a Hugging Face model folder (config.json + safetensors)"
-        return None
-    if path.suffix == ".safetensors" or path.name.endswith(".safetensors.index.json"):
-        return "safetensors"
+def _env_true(name: str) -> bool:
+    return os.environ.get(name, "").strip().lower() in ("1", "true", "yes", "on")
+
+
+def _hub_cache_dir() -> str:
+    """The Hugging Face hub cache folder as huggingface_hub finds it, read
+    from os.environ now (the library's own copy of the environment dates
+    from the import)."""
+    for name in ("HF_HUB_CACHE", "HUGGINGFACE_HUB_CACHE"):
+        if os.environ.get(name):
+            return os.path.expanduser(os.environ[name])
+    if os.environ.get("HF_HOME"):
+        return os.path.join(os.path.expanduser(os.environ["HF_HOME"]), "hub")
+    xdg = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
+    return os.path.join(os.path.expanduser(xdg), "huggingface", "hub")
+
+
+def _hub_token() -> Optional[str]:
+    """HF_TOKEN, else the token file huggingface_hub's login writes."""
+    tok = os.environ.get("HF_TOKEN", "").strip()
+    if tok:
+        return tok
+    path = os.environ.get("HF_TOKEN_PATH")
+    if not path:
+        home = os.environ.get("HF_HOME") or os.path.join(
+            os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache"), "huggingface")
+        path = os.path.join(os.path.expanduser(home), "token")
     try:
-        with open(path, "rb") as f:
-            head = f.read(16)
+        with open(os.path.expanduser(path), encoding="utf-8") as f:
+            return f.read().strip() or None
     except OSError:
         return None
-    if head[:4] == b"GGUF":
-        return None
-    # safetensors: an 8-byte little-endian header length, then a JSON object.
-    if len(head) >= 9 and head[8:9] == b"{" and 2 <= int.from_bytes(head[:8], "little") < (100 << 20):
-        return "safetensors"
-    return None
+
+
+def _snapshot_dir(repo_id: str, revision: str) -> Optional[Path]:
+    """The cache's snapshot folder of a revision (None when unknown)."""
+    repo_dir = Path(_hub_cache_dir()) / ("models--" + repo_id.replace("/", "--"))
+    commit = revision
+    if len(revision) != 40:
+        try:
+            commit = (repo_dir / "refs" / revision).read_text(encoding="utf-8").strip()
+        except OSError:
+            return None
+    snap = repo_dir / "snapshots" / commit
+    return snap if snap.is_dir() else None
+
+
+def _progress_enabled(progress: Optional[bool]) -> bool:
+    if progress is not None:
+        return bool(progress)
+    return not _env_true("HF_HUB_DISABLE_PROGRESS_BARS")
+
+
+class _CModelConfig:
+    """A bitnet_model_config and the buffers it points into."""
+
+    def __init__(self, cfg: ModelConfig) -> None:
+        ffi, lib = _native.ffi(), _native.lib()
+        c = ffi.new("bitnet_model_config *")
+        lib.bitnet_model_config_default(c)
+        c.n_threads = cfg.n_threads or 0
+        c.context_length = cfg.max_seq_len or 0
+        c.device_kind = int(cfg.device.kind)
+        c.device_index = cfg.device.index
+        self._keep: List[Any] = []
+        c.tokenizer_path = self._str(os.fsencode(os.fspath(cfg.tokenizer_path))) if cfg.tokenizer_path is not None else ffi.NULL
+        self.c = c
+
+    def _str(self, b: bytes) -> Any:
+        p = _native.ffi().new("char[]", b)
+        self._keep.append(p)
+        return p
+
+    def set_hub(self, progress: Any) -> None:
+        """Fills the hub fields from os.environ as it is now, and the
+        progress callback (a callable(file, done, total) or None)."""
+        ffi = _native.ffi()
+        c = self.c
+        if os.environ.get("HF_ENDPOINT"):
+            c.hub_endpoint = self._str(os.environ["HF_ENDPOINT"].encode("utf-8"))
+        c.hub_cache_dir = self._str(os.fsencode(_hub_cache_dir()))
+        tok = _hub_token()
+        if tok:
+            c.hub_token = self._str(tok.encode("utf-8"))
+        c.offline = int(any(_env_true(v) for v in _OFFLINE_VARS))
+        if progress is not None:
+
+            def report(user: Any, file: Any, done: int, total: int) -> int:
+                try:
+                    progress(ffi.string(file).decode("utf-8", "replace"), int(done), int(total))
+                except Exception:  # a broken progress bar must not break the download
+                    pass
+                return 0
+
+            cb = ffi.callback("bitnet_progress_callback", report)
+            self._keep.append(cb)
+            c.progress = cb
 
 
 class _Core:
@@ -223,9 +300,11 @@ class _CConfig:
 
 
 class BitNetModel:
-    """A loaded model (GGUF), ready to generate text.
+    """A loaded model, ready to generate text.
 
-    Load with :meth:`from_file`; release with :meth:`close` or a ``with``
+    Load with :meth:`from_file` (GGUF files, Hugging Face folders and
+    safetensors files) or :meth:`from_pretrained` (Hugging Face Hub
+    repositories); release with :meth:`close` or a ``with``
     block (a finalizer frees it otherwise). Several threads may generate at
     once: independent sessions, compute serialized per model.
     """
@@ -234,28 +313,25 @@ class BitNetModel:
         """Same as :meth:`from_file`."""
         _native.check_fork()
         self._path = Path(path)
+        cfg = self._check_config(config)
+        ffi, lib = _native.ffi(), _native.lib()
+        cc = _CModelConfig(cfg)
+        out = ffi.new("bitnet_model **")
+        _native.check(lib.bitnet_model_load(os.fsencode(os.fspath(self._path)), cc.c, out), f"load {self._path}")
+        self._setup(out[0], cfg)
+
+    @staticmethod
+    def _check_config(config: Optional[ModelConfig]) -> ModelConfig:
         cfg = config if config is not None else ModelConfig()
         if not isinstance(cfg, ModelConfig):
             raise ConfigError(f"config must be a ModelConfig, got {type(cfg).__name__}", field="config")
         cfg.validate()
-        fmt = _unsupported_format(self._path)
-        if fmt is not None:
-            raise UnsupportedFormatError(
-                f"{self._path}: {fmt} cannot be loaded yet; that format {_HF_SUPPORT}. "
-                "Use a GGUF file (bitnet convert turns llama2.c checkpoints and other GGUF types into one)."
-            )
+        return cfg
+
+    def _setup(self, ptr: Any, cfg: ModelConfig) -> None:
+        """Takes ownership of a loaded model handle."""
         ffi, lib = _native.ffi(), _native.lib()
-        c = ffi.new("bitnet_model_config *")
-        lib.bitnet_model_config_default(c)
-        c.n_threads = cfg.n_threads or 0
-        c.context_length = cfg.max_seq_len or 0
-        c.device_kind = int(cfg.device.kind)
-        c.device_index = cfg.device.index
-        tp = ffi.new("char[]", os.fsencode(os.fspath(cfg.tokenizer_path))) if cfg.tokenizer_path is not None else None
-        c.tokenizer_path = tp if tp is not None else ffi.NULL
-        out = ffi.new("bitnet_model **")
-        _native.check(lib.bitnet_model_load(os.fsencode(os.fspath(self._path)), c, out), f"load {self._path}")
-        self._core = _Core(out[0])
+        self._core = _Core(ptr)
         self._finalizer = weakref.finalize(self, self._core.free_all)
         info = ffi.new("bitnet_model_info *")
         _native.check(lib.bitnet_model_get_info(self._core.ptr, info), "model info")
@@ -280,32 +356,73 @@ class BitNetModel:
 
     @classmethod
     def from_file(cls, path: PathLike, config: Optional[ModelConfig] = None) -> "BitNetModel":
-        """Loads a GGUF model file.
+        """Loads a model: a GGUF file, a Hugging Face model folder
+        (config.json, safetensors weights in one file or shards, tokenizer
+        files), or a .safetensors file beside its config.json.
 
-        Raises BitNetIOError for a missing or unreadable file, ModelError for
-        a malformed or unsupported one, UnsupportedFormatError for
-        safetensors files and Hugging Face folders (not supported yet),
-        DeviceError when config.device is not present.
+        Raises BitNetIOError for a missing or unreadable file (or a folder
+        without config.json), ModelError for a malformed or inconsistent
+        one and for an architecture or feature the engine does not
+        implement (code BITNET_ERR_UNSUPPORTED), DeviceError when
+        config.device is not present.
         """
         return cls(path, config)
 
     @classmethod
-    def from_pretrained(cls, repo_id: str, revision: str = "main") -> "BitNetModel":
-        """Loads a model from the Hugging Face Hub: not supported yet; raises
-        UnsupportedFormatError."""
-        return cls.from_pretrained_with_config(repo_id, ModelConfig(), revision=revision)
+    def from_pretrained(cls, repo_id: str, revision: str = "main", *, progress: Optional[bool] = None) -> "BitNetModel":
+        """Loads a model from the Hugging Face Hub with the default
+        configuration; see :meth:`from_pretrained_with_config`."""
+        return cls.from_pretrained_with_config(repo_id, ModelConfig(), revision=revision, progress=progress)
 
     @classmethod
     def from_pretrained_with_config(
-        cls, repo_id: str, config: ModelConfig, revision: str = "main"
+        cls, repo_id: str, config: ModelConfig, revision: str = "main", *, progress: Optional[bool] = None
     ) -> "BitNetModel":
-        """Loads a model from the Hugging Face Hub with a configuration: not
-        supported yet; raises UnsupportedFormatError."""
-        raise UnsupportedFormatError(
-            f"from_pretrained({repo_id!r}, revision={revision!r}): loading from the Hugging Face Hub "
-            f"(safetensors weights) {_HF_SUPPORT}; for now download or convert a GGUF file and use "
-            "BitNetModel.from_file"
-        )
+        """Loads a model from a Hugging Face Hub repository ("org/name") at
+        revision (a branch, tag or commit).
+
+        The repository's GGUF file is used when it has one, else its
+        safetensors checkpoint (config.json, weights, tokenizer files).
+        Files are taken from the Hugging Face cache (``HF_HUB_CACHE``, else
+        ``HF_HOME/hub``, else ``~/.cache/huggingface/hub``), the layout
+        huggingface_hub uses, so files either downloaded are reused; missing
+        ones are downloaded from ``HF_ENDPOINT`` (default the public hub)
+        with resume, checksum and a lock, sending ``HF_TOKEN`` (or the token
+        file of ``huggingface-cli login``) when set. With
+        ``HF_HUB_OFFLINE=1`` or ``BITNET_OFFLINE=1`` the network is never
+        used and a file missing from the cache raises BitNetIOError. These
+        variables are read from os.environ at the call.
+
+        progress: draw a progress bar per downloaded file on stderr (tqdm's
+        when tqdm is installed, else a simple one); None (the default) draws
+        unless ``HF_HUB_DISABLE_PROGRESS_BARS=1``.
+
+        Raises BitNetIOError when the repository, revision or a file does
+        not exist, access is refused, the hub keeps failing after retries, a
+        download does not match its checksum, or offline mode lacks a file;
+        the errors of :meth:`from_file` for the model itself.
+        """
+        _native.check_fork()
+        if not isinstance(repo_id, str) or not repo_id or "\0" in repo_id:
+            raise ConfigError(f"repo_id must be a non-empty str such as 'org/name', got {repo_id!r}", field="repo_id")
+        if not isinstance(revision, str) or "\0" in revision:
+            raise ConfigError(f"revision must be a str, got {revision!r}", field="revision")
+        cfg = cls._check_config(config)
+        bar = DownloadProgress() if _progress_enabled(progress) else None
+        ffi, lib = _native.ffi(), _native.lib()
+        cc = _CModelConfig(cfg)
+        cc.set_hub(bar)
+        out = ffi.new("bitnet_model **")
+        try:
+            rc = lib.bitnet_model_load_pretrained(repo_id.encode("utf-8"), revision.encode("utf-8"), cc.c, out)
+        finally:
+            if bar is not None:
+                bar.close()
+        _native.check(rc, f"from_pretrained({repo_id!r}, revision={revision!r})")
+        self = cls.__new__(cls)
+        self._path = _snapshot_dir(repo_id, revision) or Path(repo_id)
+        self._setup(out[0], cfg)
+        return self
 
     # -- description --------------------------------------------------------
 

@@ -107,27 +107,30 @@ def _write_safetensors(path):
     path.write_bytes(struct.pack("<Q", len(header)) + header + b"\0" * 8)
 
 
-def test_unsupported_formats_raise_unsupported_format_error_naming_them(tmp_path):
+def test_safetensors_without_config_and_incomplete_folders_raise_typed_errors(tmp_path, monkeypatch):
     st = tmp_path / "model.safetensors"
     _write_safetensors(st)
-    with pytest.raises(bitnet.UnsupportedFormatError, match="safetensors") as e:
+    with pytest.raises(bitnet.BitNetIOError, match="config.json") as e:
         bitnet.BitNetModel.from_file(st)
-    assert isinstance(e.value, NotImplementedError) and isinstance(e.value, bitnet.ModelError)
-    assert e.value.code == errors.ERR_UNSUPPORTED and "Hugging Face support" in str(e.value)
+    assert e.value.code == errors.ERR_IO
     # A safetensors file under another name is recognized by its content.
     odd = tmp_path / "weights.bin"
     odd.write_bytes(st.read_bytes())
-    with pytest.raises(bitnet.UnsupportedFormatError, match="safetensors"):
+    with pytest.raises(bitnet.BitNetIOError, match="config.json"):
         bitnet.BitNetModel.from_file(odd)
     hf = tmp_path / "hf-model"
     hf.mkdir()
     (hf / "config.json").write_text('{"architectures": ["BitnetForCausalLM"]}')
     _write_safetensors(hf / "model.safetensors")
-    with pytest.raises(bitnet.UnsupportedFormatError, match="Hugging Face model folder"):
+    with pytest.raises(bitnet.ModelError, match="hidden_size") as e:
         bitnet.BitNetModel.from_file(hf)
-    with pytest.raises(bitnet.UnsupportedFormatError, match="arrives with the Hugging Face support"):
+    assert e.value.code == errors.ERR_MODEL
+    # The hub, offline with an empty cache: a clear I/O error, no network.
+    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
+    monkeypatch.setenv("HF_HUB_CACHE", str(tmp_path / "empty-cache"))
+    with pytest.raises(bitnet.BitNetIOError, match="offline"):
         bitnet.BitNetModel.from_pretrained("microsoft/bitnet-b1.58-2B-4T")
-    with pytest.raises(bitnet.UnsupportedFormatError, match="revision='v2'"):
+    with pytest.raises(bitnet.BitNetIOError, match="revision='v2'"):
         bitnet.BitNetModel.from_pretrained_with_config("1bitLLM/bitnet_b1_58-large", bitnet.ModelConfig(), revision="v2")
 
 

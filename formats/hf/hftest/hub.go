@@ -1,4 +1,4 @@
-package engine_test
+package hftest
 
 import (
 	"crypto/sha256"
@@ -20,37 +20,39 @@ import (
 	"github.com/bitnet-dev/bitnet/hub"
 )
 
-const fakeCommit = "89abcdef0123456789abcdef0123456789abcdef"
+// Commit is the commit every revision of a Hub resolves to.
+const Commit = "89abcdef0123456789abcdef0123456789abcdef"
 
-// fakeHub serves the hub's URL layout on 127.0.0.1: the revision listing
+// Hub serves the hub's URL layout on 127.0.0.1: the revision listing
 // /api/models/{repo}/revision/{rev}, and HEAD/GET on
 // /{repo}/resolve/{rev}/{file} with X-Repo-Commit, a SHA-256 ETag
 // (X-Linked-Etag, as for LFS files) and Range support. Hooks inject
 // failures.
-type fakeHub struct {
+type Hub struct {
 	srv *httptest.Server
 
 	mu    sync.Mutex
 	repos map[string]map[string][]byte // repo -> file -> content
 	log   []string                     // "METHOD path [range]"
-	// badHash announces a wrong SHA-256 for these files.
-	badHash map[string]bool
-	// cutOnce cuts the first GET of these files after that many bytes.
-	cutOnce map[string]int
-	// fail5xx answers this many requests with 503 before serving.
-	fail5xx int
+	// BadHash announces a wrong SHA-256 for these files.
+	BadHash map[string]bool
+	// CutOnce cuts the first GET of these files after that many bytes.
+	CutOnce map[string]int
+	// Fail5xx answers this many requests with 503 before serving.
+	Fail5xx int
 }
 
-func newFakeHub(t *testing.T) *fakeHub {
+// NewHub starts a hub on 127.0.0.1, stopped when the test ends.
+func NewHub(t testing.TB) *Hub {
 	t.Helper()
-	h := &fakeHub{repos: map[string]map[string][]byte{}, badHash: map[string]bool{}, cutOnce: map[string]int{}}
+	h := &Hub{repos: map[string]map[string][]byte{}, BadHash: map[string]bool{}, CutOnce: map[string]int{}}
 	h.srv = httptest.NewServer(http.HandlerFunc(h.serve))
 	t.Cleanup(h.srv.Close)
 	return h
 }
 
-// publishDir publishes every file of dir as repo's files.
-func (h *fakeHub) publishDir(t *testing.T, repo, dir string) {
+// PublishDir publishes every file of dir as repo's files.
+func (h *Hub) PublishDir(t testing.TB, repo, dir string) {
 	t.Helper()
 	entries, err := os.ReadDir(dir)
 	if err != nil {
@@ -61,11 +63,12 @@ func (h *fakeHub) publishDir(t *testing.T, repo, dir string) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		h.publish(repo, e.Name(), b)
+		h.Publish(repo, e.Name(), b)
 	}
 }
 
-func (h *fakeHub) publish(repo, file string, data []byte) {
+// Publish publishes data as repo's file.
+func (h *Hub) Publish(repo, file string, data []byte) {
 	h.mu.Lock()
 	defer h.mu.Unlock()
 	if h.repos[repo] == nil {
@@ -74,8 +77,8 @@ func (h *fakeHub) publish(repo, file string, data []byte) {
 	h.repos[repo][file] = data
 }
 
-// requests returns the log entries matching substr.
-func (h *fakeHub) requests(substr string) []string {
+// Requests returns the log entries matching substr.
+func (h *Hub) Requests(substr string) []string {
 	h.mu.Lock()
 	defer h.mu.Unlock()
 	var out []string
@@ -87,11 +90,11 @@ func (h *fakeHub) requests(substr string) []string {
 	return out
 }
 
-func (h *fakeHub) serve(w http.ResponseWriter, r *http.Request) {
+func (h *Hub) serve(w http.ResponseWriter, r *http.Request) {
 	h.mu.Lock()
 	h.log = append(h.log, strings.TrimSpace(r.Method+" "+r.URL.Path+" "+r.Header.Get("Range")))
-	if h.fail5xx > 0 {
-		h.fail5xx--
+	if h.Fail5xx > 0 {
+		h.Fail5xx--
 		h.mu.Unlock()
 		http.Error(w, "overloaded", http.StatusServiceUnavailable)
 		return
@@ -113,10 +116,10 @@ func (h *fakeHub) serve(w http.ResponseWriter, r *http.Request) {
 	h.mu.Lock()
 	files, okRepo := h.repos[repo]
 	data, okFile := files[file]
-	bad, cut := h.badHash[file], -1
-	if n, ok := h.cutOnce[file]; ok && r.Method == http.MethodGet {
+	bad, cut := h.BadHash[file], -1
+	if n, ok := h.CutOnce[file]; ok && r.Method == http.MethodGet {
 		cut = n
-		delete(h.cutOnce, file)
+		delete(h.CutOnce, file)
 	}
 	h.mu.Unlock()
 	if !okRepo {
@@ -124,12 +127,12 @@ func (h *fakeHub) serve(w http.ResponseWriter, r *http.Request) {
 		http.Error(w, "repository not found", http.StatusNotFound)
 		return
 	}
-	if rev != "main" && rev != fakeCommit {
+	if rev != "main" && rev != Commit {
 		w.Header().Set("X-Error-Code", "RevisionNotFound")
 		http.Error(w, "revision not found", http.StatusNotFound)
 		return
 	}
-	w.Header().Set("X-Repo-Commit", fakeCommit)
+	w.Header().Set("X-Repo-Commit", Commit)
 	if !okFile {
 		w.Header().Set("X-Error-Code", "EntryNotFound")
 		http.Error(w, "entry not found", http.StatusNotFound)
@@ -167,7 +170,7 @@ func (h *fakeHub) serve(w http.ResponseWriter, r *http.Request) {
 	w.Write(data[start:])
 }
 
-func (h *fakeHub) listing(w http.ResponseWriter, rest string) {
+func (h *Hub) listing(w http.ResponseWriter, rest string) {
 	i := strings.Index(rest, "/revision/")
 	if i < 0 {
 		http.NotFound(w, nil)
@@ -194,21 +197,32 @@ func (h *fakeHub) listing(w http.ResponseWriter, rest string) {
 		ID       string `json:"id"`
 		SHA      string `json:"sha"`
 		Siblings []sib  `json:"siblings"`
-	}{ID: repo, SHA: fakeCommit}
+	}{ID: repo, SHA: Commit}
 	for _, n := range names {
 		l.Siblings = append(l.Siblings, sib{n})
 	}
 	json.NewEncoder(w).Encode(l)
 }
 
-// client returns a hub client for the fake hub with a fresh cache.
-func (h *fakeHub) client(t *testing.T, cache string) *hub.Client {
+// Client returns a hub client for the fake hub with a fresh cache.
+func (h *Hub) Client(t testing.TB, cache string) *hub.Client {
 	t.Helper()
 	return &hub.Client{
-		Endpoint:     h.srv.URL,
+		Endpoint:     h.URL(),
 		HTTP:         &http.Client{Timeout: 20 * time.Second},
 		HubCacheDir:  cache,
 		RetryDelay:   time.Millisecond,
 		StallTimeout: 5 * time.Second,
 	}
+}
+
+// URL is the hub's endpoint.
+func (h *Hub) URL() string { return h.srv.URL }
+
+// Set changes the hub's settings (BadHash, CutOnce, Fail5xx) under its
+// lock.
+func (h *Hub) Set(f func(h *Hub)) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	f(h)
 }
