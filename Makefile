@@ -61,6 +61,7 @@ test-fuzz:
 	$(GO) test -run='^$$' -fuzz='^FuzzParse$$' -fuzztime=$(FUZZTIME) ./formats/gguf/
 	$(GO) test -run='^$$' -fuzz='^FuzzParse$$' -fuzztime=5s ./formats/llama2c/
 	$(GO) test -run='^$$' -fuzz='^FuzzParse$$' -fuzztime=5s ./formats/sentencepiece/
+	$(GO) test -run='^$$' -fuzz='^FuzzParse$$' -fuzztime=5s ./formats/safetensors/
 	$(GO) test -run='^$$' -fuzz='^FuzzSPMDecodeInvertsEncode$$' -fuzztime=5s ./tokenize/
 	$(GO) test -run='^$$' -fuzz='^FuzzLlama3SplitMatchesRegexReference$$' -fuzztime=5s ./tokenize/
 

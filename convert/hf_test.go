@@ -231,3 +231,32 @@ func equal(a, b []int32) bool {
 	}
 	return true
 }
+
+// Master weights (not ternary-valued) are ternarized with absmean, the same
+// way when the engine loads the folder and when the converter writes it.
+func TestHFMasterWeightsTernarizeAlikeInEngineAndConverter(t *testing.T) {
+	dir := hfFolder(t, "models/bitllama2c-3M.bin", hftest.Variant{Arch: "BitNetForCausalLM", Weights: "f32", Jitter: true})
+	direct, err := engine.Load(dir, engine.Options{Threads: 2})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer direct.Close()
+	want := greedyText(t, direct)
+	for _, typ := range []quant.Type{quant.I2_S, quant.TQ1_0, quant.F16} {
+		opts := convert.Options{Type: typ}
+		if typ == quant.F16 {
+			f32 := quant.F32
+			opts.EmbedType = &f32
+		}
+		m, f := convertHFOpts(t, dir, opts)
+		if q, _ := f.Tensor("blk.3.ffn_up.weight"); q.Type != typ {
+			t.Fatalf("%v: ffn_up is %v", typ, q.Type)
+		}
+		if got := greedyText(t, m); got != want {
+			t.Errorf("%v: converted model generates %q, the folder %q", typ, got, want)
+		}
+	}
+	if want == golden(t, "bitllama2c-3M.runbit.greedy.txt") {
+		t.Log("the jittered weights ternarize back to the reference's codes")
+	}
+}

@@ -103,9 +103,10 @@ class ModelError(BitNetError):
 
 
 class UnsupportedFormatError(ModelError, NotImplementedError):
-    """A model format that this version cannot load yet (safetensors files,
-    Hugging Face model folders, the Hugging Face Hub). The message names the
-    format; nothing falls back silently to another format."""
+    """A model file or folder this version cannot load (for example a
+    Hugging Face architecture or configuration it does not implement, such
+    as rope_scaling). The message names what is missing; nothing falls back
+    silently to another format."""
 
     default_code = ERR_UNSUPPORTED
 

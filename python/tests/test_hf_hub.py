@@ -190,3 +190,39 @@ def test_progress_bar_uses_tqdm_when_installed():
     p("org/m@" + COMMIT + "/model.safetensors", 0, 2 << 20)
     p("org/m@" + COMMIT + "/model.safetensors", 2 << 20, 2 << 20)
     assert "org/m/model.safetensors" in s.getvalue() and "100%" in s.getvalue()
+
+
+def test_c_progress_callback_reports_and_can_cancel(hub, tmp_path):
+    """The C ABI directly: bitnet_model_load_pretrained reports progress
+    through the config's callback, and a nonzero return cancels."""
+    from bitnet import _native
+
+    ffi, lib = _native.ffi(), _native.lib()
+    seen = []
+
+    def run(stop_after):
+        c = ffi.new("bitnet_model_config *")
+        lib.bitnet_model_config_default(c)
+        keep = [ffi.new("char[]", hub.url.encode()), ffi.new("char[]", str(tmp_path / f"c{stop_after}").encode())]
+        c.hub_endpoint, c.hub_cache_dir = keep
+
+        @ffi.callback("bitnet_progress_callback")
+        def cb(user, file, done, total):
+            seen.append((ffi.string(file).decode(), done, total))
+            return 1 if len(seen) >= stop_after else 0
+
+        c.progress = cb
+        out = ffi.new("bitnet_model **")
+        rc = lib.bitnet_model_load_pretrained(REPO.encode(), ffi.NULL, c, out)
+        if rc == 0:
+            lib.bitnet_model_free(out[0])
+        return rc
+
+    assert run(10_000) == 0
+    files = {f for f, _, _ in seen}
+    assert f"{REPO}@{COMMIT}/model.safetensors" in files and f"{REPO}@{COMMIT}/config.json" in files
+    size = (hub.repos[REPO]["model.safetensors"])
+    assert (f"{REPO}@{COMMIT}/model.safetensors", len(size), len(size)) in seen
+    seen.clear()
+    assert run(1) == errors.ERR_CANCELED
+    assert "progress callback" in _native.last_error()[1]

@@ -37,6 +37,10 @@ type Variant struct {
 	// Eps overrides rms_norm_eps of a ternary checkpoint (default 0, the
 	// reference's block norms).
 	Eps *float64
+	// Jitter adds deterministic noise of up to ±0.2 times the scale to
+	// float ternary weights, so that they are master weights that need
+	// absmean ternarization rather than ternary values.
+	Jitter bool
 }
 
 // WriteLlama2c writes the llama2.c checkpoint at modelPath as a Hugging
@@ -212,6 +216,15 @@ func writeBitnet(w *shardWriter, m *llama2c.Model, v Variant, dtype safetensors.
 			vals := make([]float32, len(codes))
 			for i, x := range codes {
 				vals[i] = float32(x) * scale
+			}
+			if v.Jitter {
+				seed := uint32(2463534242 + l*7 + len(mt.name))
+				for i := range vals {
+					seed ^= seed << 13
+					seed ^= seed >> 17
+					seed ^= seed << 5
+					vals[i] += (float32(seed)/float32(math.MaxUint32)*2 - 1) * 0.2 * scale
+				}
 			}
 			w.floats(p+mt.name+".weight", dtype, []uint64{uint64(rows), uint64(cols)}, vals)
 		}
