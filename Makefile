@@ -4,6 +4,10 @@
 #                model from ../shared and generate text with it from Python
 #   make test    every test: Go (unit, golden, fuzz smoke runs), Python cross-checks
 #                (tests/) and the Python package (python/tests/)
+#   make ptx     recompile the CUDA kernels (kernels/cuda/kernels.cu) to the committed
+#                PTX in kernels/cuda/ptx/ (needs nvcc; builds do not)
+#   make gpucheck  build .gpucheck/ (test and benchmark binaries, small models) for
+#                `bash scripts/gpu_check.sh` on a GPU machine without Go
 #
 # Everything the targets need is installed by them: Go modules by the go command,
 # Python packages into .venv (tests/requirements.txt, and this package with its
@@ -22,12 +26,37 @@ FUZZTIME  ?= 20s
 
 export BITNET_SHARED_DIR := $(SHARED)
 
-.PHONY: all build demo test lint test-go test-kernels test-fuzz test-python python-test python-lib wheel venv clean
+.PHONY: all build ptx gpucheck demo test lint test-go test-kernels test-fuzz test-python python-test python-lib wheel venv clean
 
 all: build
 
 build:
 	$(GO) build -o $(BIN) ./cmd/bitnet
+
+# The CUDA kernels as PTX, embedded by kernels/cuda/ptx.go; the recorded
+# SHA-256 of kernels.cu lets a test notice a .cu change without `make ptx`.
+NVCC      ?= nvcc
+CUDA_DIR  := kernels/cuda
+ptx:
+	$(NVCC) -ptx -arch=compute_80 -fmad=false -O3 $(CUDA_DIR)/kernels.cu -o $(CUDA_DIR)/ptx/bitnet.ptx
+	cd $(CUDA_DIR) && sha256sum kernels.cu > ptx/kernels.cu.sha256
+
+# Everything scripts/gpu_check.sh needs on a GPU machine that has no Go: the
+# gpu-tagged test binary of kernels/cuda, the benchmark program, and the
+# small real models with their golden texts (copied from ../shared).
+GPUCHECK  := .gpucheck
+GPUASSETS := models/stories260K.bin models/bitllama2c-3M.bin models/tok512.model models/tok512.bin \
+	gguf/stories260K-f32.gguf gguf/bit3M-bitnet-tq2_0.gguf \
+	golden/stories260K.runc.greedy.txt golden/stories260K-f32.llamacpp.greedy.txt \
+	golden/bitllama2c-3M.runbit.greedy.txt
+gpucheck:
+	if [ -d $(GPUCHECK) ]; then chmod -R u+w $(GPUCHECK); fi
+	rm -rf $(GPUCHECK)
+	mkdir -p $(GPUCHECK)/shared/assets
+	$(GO) test -c -tags gpu -o $(GPUCHECK)/cuda.test ./$(CUDA_DIR)
+	$(GO) build -o $(GPUCHECK)/gpubench ./$(CUDA_DIR)/cmd/gpubench
+	cd $(ASSETS) && cp --parents --no-preserve=mode $(GPUASSETS) SHA256SUMS $(abspath $(GPUCHECK))/shared/assets/
+	@du -sh $(GPUCHECK)
 
 # The main job: a real trained ternary model (bitllama2c-3M, from ../shared)
 # converted to GGUF with I2_S weights, then text generated from Python.

@@ -5,6 +5,7 @@ import (
 
 	"github.com/bitnet-dev/bitnet/errs"
 	"github.com/bitnet-dev/bitnet/kernels"
+	"github.com/bitnet-dev/bitnet/kernels/cuda"
 )
 
 // DeviceKind is a kind of compute device.
@@ -40,9 +41,26 @@ func (d Device) String() string {
 	return fmt.Sprintf("device(%d)", int(d.Kind))
 }
 
-// Devices lists the devices of this machine, the CPU first.
+// Devices lists the devices of this machine: the CPU, then the CUDA GPUs
+// (none when there is no driver or device, or when one cannot be queried).
 func Devices() []kernels.DeviceInfo {
-	return []kernels.DeviceInfo{kernels.CPUInfo()}
+	out := []kernels.DeviceInfo{kernels.CPUInfo()}
+	if gpus, err := cuda.Devices(); err == nil {
+		for _, g := range gpus {
+			out = append(out, cudaDeviceInfo(g))
+		}
+	}
+	return out
+}
+
+// cudaDeviceInfo describes a GPU as the engine reports devices: F16 from
+// compute capability 5.3, BF16 from 8.0, int8 dot products (dp4a) from
+// 6.1; MaxThreads is the most threads of a block.
+func cudaDeviceInfo(g cuda.DeviceInfo) kernels.DeviceInfo {
+	cc := g.ComputeCapability()
+	return kernels.DeviceInfo{Kind: "cuda", Index: g.Index, Name: g.Name, TotalMemory: g.TotalMemory,
+		FreeMemory: g.FreeMemory, SupportsF16: cc >= 53, SupportsBF16: cc >= 80, SupportsInt8: cc >= 61,
+		MaxThreads: g.MaxThreadsPerBlock, ComputeMajor: g.ComputeMajor, ComputeMinor: g.ComputeMinor, Available: true}
 }
 
 // QueryDevice describes one device, or fails with errs.ErrDevice when it
@@ -52,17 +70,22 @@ func QueryDevice(d Device) (kernels.DeviceInfo, error) {
 	if err != nil {
 		return kernels.DeviceInfo{}, err
 	}
-	for _, info := range Devices() {
-		if (r.Kind == DeviceCPU && info.Kind == "cpu") || (r.Kind == DeviceCUDA && info.Kind == "cuda" && info.Index == r.Index) {
-			return info, nil
+	switch r.Kind {
+	case DeviceCPU:
+		return kernels.CPUInfo(), nil
+	case DeviceCUDA:
+		g, err := cuda.Query(r.Index)
+		if err != nil {
+			return kernels.DeviceInfo{}, fmt.Errorf("device %v: %w", d, err)
 		}
+		return cudaDeviceInfo(g), nil
 	}
 	return kernels.DeviceInfo{}, fmt.Errorf("device %v: not present: %w", d, errs.ErrDevice)
 }
 
 // resolveDevice turns a requested device into the one that will run: Auto
-// picks the best present device; CUDA and Metal fail with errs.ErrDevice
-// when this machine (or this build) has none.
+// is the CPU; CUDA device i when this machine has it; CUDA and Metal fail
+// with errs.ErrDevice when this machine (or this build) has none.
 func resolveDevice(d Device) (Device, error) {
 	switch d.Kind {
 	case DeviceAuto, DeviceCPU:
@@ -71,7 +94,14 @@ func resolveDevice(d Device) (Device, error) {
 		if d.Index < 0 {
 			return d, fmt.Errorf("device %v: negative index: %w", d, errs.ErrInvalidArgument)
 		}
-		return d, fmt.Errorf("device %v: no CUDA device is available on this machine: %w", d, errs.ErrDevice)
+		n, err := cuda.DeviceCount()
+		if err != nil {
+			return d, fmt.Errorf("device %v: no CUDA device is available on this machine: %w", d, err)
+		}
+		if d.Index >= n {
+			return d, fmt.Errorf("device %v: this machine has %d CUDA devices: %w", d, n, errs.ErrDevice)
+		}
+		return d, nil
 	case DeviceMetal:
 		return d, fmt.Errorf("device metal: Metal is not supported by this build: %w", errs.ErrDevice)
 	}

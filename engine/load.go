@@ -14,6 +14,7 @@ import (
 	"github.com/bitnet-dev/bitnet/formats/hf"
 	"github.com/bitnet-dev/bitnet/formats/source"
 	"github.com/bitnet-dev/bitnet/kernels"
+	"github.com/bitnet-dev/bitnet/kernels/cuda"
 	"github.com/bitnet-dev/bitnet/quant"
 	"github.com/bitnet-dev/bitnet/tokenize"
 )
@@ -65,6 +66,8 @@ type Model struct {
 	// stopTokens end generation by default.
 	stopTokens []int32
 	device     Device
+	// gpu holds the weights on the GPU when device is CUDA (gpu.go).
+	gpu *cuda.Model
 	// mu makes Close wait for forward passes in flight: they hold it
 	// for reading.
 	mu sync.RWMutex
@@ -193,6 +196,12 @@ func FromSource(src *source.Source, opts Options) (m *Model, err error) {
 			return nil, err
 		}
 	}
+	if dev.Kind == DeviceCUDA {
+		if err := m.attachGPU(); err != nil {
+			m.pool.Close()
+			return nil, err
+		}
+	}
 	m.Info = newInfo(m)
 	return m, nil
 }
@@ -225,6 +234,7 @@ func threadsFromEnv() int {
 func (m *Model) Close() error {
 	m.mu.Lock()
 	defer m.mu.Unlock()
+	m.closeGPU()
 	if m.pool != nil {
 		m.pool.Close()
 		m.pool = nil

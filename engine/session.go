@@ -7,6 +7,7 @@ import (
 
 	"github.com/bitnet-dev/bitnet/errs"
 	"github.com/bitnet-dev/bitnet/kernels"
+	"github.com/bitnet-dev/bitnet/kernels/cuda"
 	"github.com/bitnet-dev/bitnet/quant"
 )
 
@@ -33,6 +34,9 @@ type Session struct {
 	// last is the logits row of the last evaluated token (nil when the
 	// sequence changed since).
 	last []float32
+	// gpu holds the KV cache and runs the forward pass when the model is
+	// on a GPU (gpu.go).
+	gpu *cuda.Session
 }
 
 // NewSession allocates a session with a KV cache of the model's context
@@ -42,6 +46,9 @@ func (m *Model) NewSession() (*Session, error) {
 	defer m.mu.RUnlock()
 	if m.pool == nil {
 		return nil, fmt.Errorf("new session: model is closed: %w", errs.ErrClosed)
+	}
+	if m.gpu != nil {
+		return m.newGPUSession()
 	}
 	hp := m.Hyper
 	kvDim := hp.KVHeads * hp.HeadDim
@@ -133,6 +140,9 @@ func (s *Session) Forward(tokens []int32, all bool) ([]float32, error) {
 	}
 	if s.pos+len(s.pending)+len(tokens) > m.ctxLen {
 		return nil, fmt.Errorf("forward: %d tokens after %d would exceed the context length %d: %w", len(tokens), s.pos+len(s.pending), m.ctxLen, errs.ErrCapacity)
+	}
+	if s.gpu != nil {
+		return s.gpuForward(tokens, all)
 	}
 	if len(s.pending) > 0 {
 		p := s.pending
