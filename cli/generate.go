@@ -24,6 +24,7 @@ type modelFlags struct {
 	threads int
 	ctx     int
 	kernels string
+	device  string
 	// progress receives download progress of hf:// models (the flag
 	// set's output, stderr).
 	progress io.Writer
@@ -34,6 +35,7 @@ func (m *modelFlags) register(fs *flag.FlagSet) {
 	fs.StringVar(&m.model, "model", "", "the model: a GGUF file, a Hugging Face model folder or .safetensors file, or hf://org/name[@revision] (downloaded into the Hugging Face cache)")
 	fs.IntVar(&m.threads, "threads", 0, "compute threads (default: $BITNET_NUM_THREADS, else all cores)")
 	fs.IntVar(&m.ctx, "ctx-size", 0, fmt.Sprintf("context length in tokens (default: the model's, at most %d)", engine.DefaultContextLength))
+	fs.StringVar(&m.device, "device", "auto", "where to run: auto (the CPU), cpu, cuda, cuda:N")
 	fs.StringVar(&m.kernels, "kernels", "", fmt.Sprintf("kernel implementation, one of %v (default: $BITNET_KERNELS, else the first)", kernels.Available()))
 }
 
@@ -44,6 +46,10 @@ func (m *modelFlags) load() (*engine.Model, error) {
 	if m.threads < 0 || m.ctx < 0 {
 		return nil, usageErr("--threads and --ctx-size must not be negative")
 	}
+	dev, err := engine.ParseDevice(m.device)
+	if err != nil {
+		return nil, usageErr("--device: %v", err)
+	}
 	path := m.model
 	if repo, rev, ok, err := parseHFModel(m.model); err != nil {
 		return nil, err
@@ -52,7 +58,7 @@ func (m *modelFlags) load() (*engine.Model, error) {
 			return nil, err
 		}
 	}
-	return engine.Load(path, engine.Options{Threads: m.threads, ContextLength: m.ctx, Kernels: m.kernels})
+	return engine.Load(path, engine.Options{Threads: m.threads, ContextLength: m.ctx, Kernels: m.kernels, Device: dev})
 }
 
 // stringList is a repeatable string flag.

@@ -2,6 +2,8 @@ package engine
 
 import (
 	"fmt"
+	"strconv"
+	"strings"
 
 	"github.com/bitnet-dev/bitnet/errs"
 	"github.com/bitnet-dev/bitnet/kernels"
@@ -106,4 +108,26 @@ func resolveDevice(d Device) (Device, error) {
 		return d, fmt.Errorf("device metal: Metal is not supported by this build: %w", errs.ErrDevice)
 	}
 	return d, fmt.Errorf("device kind %d is unknown: %w", int(d.Kind), errs.ErrInvalidArgument)
+}
+
+// ParseDevice reads a device as users write it: "auto", "cpu", "cuda",
+// "cuda:N", "metal".
+func ParseDevice(s string) (Device, error) {
+	switch t := strings.ToLower(strings.TrimSpace(s)); {
+	case t == "" || t == "auto":
+		return Device{Kind: DeviceAuto}, nil
+	case t == "cpu":
+		return Device{Kind: DeviceCPU}, nil
+	case t == "metal":
+		return Device{Kind: DeviceMetal}, nil
+	case t == "cuda" || t == "gpu":
+		return Device{Kind: DeviceCUDA}, nil
+	case strings.HasPrefix(t, "cuda:"):
+		i, err := strconv.Atoi(t[len("cuda:"):])
+		if err != nil || i < 0 {
+			return Device{}, fmt.Errorf("device %q: the CUDA index must be a number >= 0: %w", s, errs.ErrInvalidArgument)
+		}
+		return Device{Kind: DeviceCUDA, Index: i}, nil
+	}
+	return Device{}, fmt.Errorf("device %q: use auto, cpu, cuda, cuda:N or metal: %w", s, errs.ErrInvalidArgument)
 }

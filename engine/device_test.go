@@ -66,3 +66,19 @@ func TestMissingCUDADevicesFailWithDeviceErrors(t *testing.T) {
 		}
 	}
 }
+
+func TestParseDeviceAcceptsTheUsersSpellings(t *testing.T) {
+	for in, want := range map[string]Device{
+		"": {Kind: DeviceAuto}, "auto": {Kind: DeviceAuto}, "CPU": {Kind: DeviceCPU},
+		"cuda": {Kind: DeviceCUDA}, "cuda:1": {Kind: DeviceCUDA, Index: 1}, "metal": {Kind: DeviceMetal},
+	} {
+		if got, err := ParseDevice(in); err != nil || got != want {
+			t.Errorf("ParseDevice(%q) = %v, %v; want %v", in, got, err, want)
+		}
+	}
+	for _, bad := range []string{"tpu", "cuda:-1", "cuda:x"} {
+		if _, err := ParseDevice(bad); !errors.Is(err, errs.ErrInvalidArgument) {
+			t.Errorf("ParseDevice(%q): %v", bad, err)
+		}
+	}
+}
