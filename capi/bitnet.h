@@ -67,6 +67,7 @@ typedef struct bitnet_session bitnet_session;
 typedef struct bitnet_tokenizer bitnet_tokenizer;
 typedef struct bitnet_sampler bitnet_sampler;
 typedef struct bitnet_stream bitnet_stream;
+typedef struct bitnet_quantizer bitnet_quantizer;
 
 /* ---- devices ---------------------------------------------------------- */
 
@@ -83,7 +84,25 @@ typedef struct {
     int32_t compute_major; /* CUDA compute capability; 0 otherwise */
     int32_t compute_minor;
     int32_t available;
+    int32_t multiprocessors; /* a GPU's SM count; 0 for the CPU */
 } bitnet_device_info;
+
+/* Running totals of a device-aware quantizer (the seed's DeviceStats). */
+typedef struct {
+    char device_type[32]; /* "cuda+cpu-fallback" or "cpu" */
+    int32_t gpu_active;   /* the GPU computes (present and not forced off) */
+    uint64_t total_operations;
+    uint64_t quantization_operations;
+    uint64_t matmul_operations;
+    uint64_t gpu_operations;
+    uint64_t cpu_operations; /* fallbacks included */
+    uint64_t fallbacks;
+    double efficiency; /* gpu_operations / total_operations */
+    double total_ms;
+    char last_gpu_error[256];
+    uint64_t gpu_memory_used;
+    uint64_t gpu_memory_total;
+} bitnet_device_stats;
 
 /* ---- models ----------------------------------------------------------- */
 
@@ -235,6 +254,23 @@ int32_t bitnet_cli_main(int32_t argc, char **argv);
 int32_t bitnet_devices(bitnet_device_info *buf, size_t cap, size_t *n_out);
 /* Fills info for one device; BITNET_ERR_DEVICE when it is not present. */
 int32_t bitnet_device_query(int32_t kind, int32_t index, bitnet_device_info *info);
+
+/* A device-aware quantizer: BitNet b1.58 activation quantization and I2_S
+ * matrix products on a GPU (device_kind CUDA, or AUTO: CUDA 0 when present)
+ * with automatic CPU fallback on any GPU failure, or on the CPU. */
+int32_t bitnet_quantizer_new(int32_t device_kind, int32_t device_index, bitnet_quantizer **out);
+void bitnet_quantizer_free(bitnet_quantizer *q);
+/* Makes every operation run on the CPU (nonzero) or lets the GPU work again. */
+int32_t bitnet_quantizer_force_cpu_fallback(bitnet_quantizer *q, int32_t force);
+/* Quantizes n_rows rows of cols floats to int8 per row (out_q: n_rows*cols,
+ * out_scales: n_rows, s = 127/max|x|). */
+int32_t bitnet_quantizer_quantize(bitnet_quantizer *q, const float *x, size_t n_rows, size_t cols, int8_t *out_q,
+                                  float *out_scales);
+/* out[t][r] = I2_S matrix (w: rows*cols/4 + 32 bytes) times n int8 rows. */
+int32_t bitnet_quantizer_matmul_i2s(bitnet_quantizer *q, const uint8_t *w, size_t w_bytes, size_t rows, size_t cols,
+                                    const int8_t *x, const float *scales, size_t n, float *out);
+int32_t bitnet_quantizer_stats(bitnet_quantizer *q, bitnet_device_stats *stats);
+int32_t bitnet_quantizer_reset_stats(bitnet_quantizer *q);
 
 /* ---- models ----------------------------------------------------------- */
 

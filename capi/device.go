@@ -17,17 +17,18 @@ var deviceKinds = map[string]C.int32_t{"cpu": C.BITNET_DEVICE_CPU, "cuda": C.BIT
 
 func fillDevice(dst *C.bitnet_device_info, d kernels.DeviceInfo) {
 	*dst = C.bitnet_device_info{
-		kind:          deviceKinds[d.Kind],
-		index:         C.int32_t(d.Index),
-		total_memory:  C.uint64_t(d.TotalMemory),
-		free_memory:   C.uint64_t(d.FreeMemory),
-		supports_f16:  cBool(d.SupportsF16),
-		supports_bf16: cBool(d.SupportsBF16),
-		supports_int8: cBool(d.SupportsInt8),
-		max_threads:   C.int32_t(d.MaxThreads),
-		compute_major: C.int32_t(d.ComputeMajor),
-		compute_minor: C.int32_t(d.ComputeMinor),
-		available:     cBool(d.Available),
+		kind:            deviceKinds[d.Kind],
+		index:           C.int32_t(d.Index),
+		total_memory:    C.uint64_t(d.TotalMemory),
+		free_memory:     C.uint64_t(d.FreeMemory),
+		supports_f16:    cBool(d.SupportsF16),
+		supports_bf16:   cBool(d.SupportsBF16),
+		supports_int8:   cBool(d.SupportsInt8),
+		max_threads:     C.int32_t(d.MaxThreads),
+		compute_major:   C.int32_t(d.ComputeMajor),
+		compute_minor:   C.int32_t(d.ComputeMinor),
+		available:       cBool(d.Available),
+		multiprocessors: C.int32_t(d.Multiprocessors),
 	}
 	setFixed(&dst.name[0], len(dst.name), d.Name)
 }

@@ -15,6 +15,7 @@ struct bitnet_session { uintptr_t h; };
 struct bitnet_tokenizer { uintptr_t h; };
 struct bitnet_sampler { uintptr_t h; };
 struct bitnet_stream { uintptr_t h; };
+struct bitnet_quantizer { uintptr_t h; };
 
 #define BITNET_INTERNAL __attribute__((visibility("hidden")))
 

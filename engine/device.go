@@ -62,7 +62,8 @@ func cudaDeviceInfo(g cuda.DeviceInfo) kernels.DeviceInfo {
 	cc := g.ComputeCapability()
 	return kernels.DeviceInfo{Kind: "cuda", Index: g.Index, Name: g.Name, TotalMemory: g.TotalMemory,
 		FreeMemory: g.FreeMemory, SupportsF16: cc >= 53, SupportsBF16: cc >= 80, SupportsInt8: cc >= 61,
-		MaxThreads: g.MaxThreadsPerBlock, ComputeMajor: g.ComputeMajor, ComputeMinor: g.ComputeMinor, Available: true}
+		MaxThreads: g.MaxThreadsPerBlock, ComputeMajor: g.ComputeMajor, ComputeMinor: g.ComputeMinor,
+		Multiprocessors: g.Multiprocessors, Available: true}
 }
 
 // QueryDevice describes one device, or fails with errs.ErrDevice when it

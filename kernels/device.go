@@ -21,7 +21,9 @@ type DeviceInfo struct {
 	MaxThreads   int    `json:"max_threads"`
 	ComputeMajor int    `json:"compute_major"` // CUDA compute capability
 	ComputeMinor int    `json:"compute_minor"`
-	Available    bool   `json:"available"`
+	// Multiprocessors is a GPU's SM count (0 for a CPU).
+	Multiprocessors int  `json:"multiprocessors"`
+	Available       bool `json:"available"`
 }
 
 // CPUInfo describes this machine's CPU: its model name and, on Linux, the

@@ -28,6 +28,13 @@ _native.load()
 
 from .config import GenerationConfig, ModelConfig, SamplingConfig  # noqa: E402
 from .device import Device, DeviceCapabilities, DeviceInfo, DeviceKind, DeviceMemoryInfo, list_devices  # noqa: E402
+from .gpu import (  # noqa: E402
+    CudaDeviceInfo,
+    CudaKernel,
+    DeviceAwareQuantizer,
+    DeviceAwareQuantizerFactory,
+    DeviceStats,
+)
 from .engine import InferenceEngine  # noqa: E402
 from .errors import (  # noqa: E402
     BitNetError,
@@ -96,6 +103,11 @@ __all__ = [
     "InferenceEngine",
     # devices
     "Device",
+    "CudaDeviceInfo",
+    "CudaKernel",
+    "DeviceAwareQuantizer",
+    "DeviceAwareQuantizerFactory",
+    "DeviceStats",
     "DeviceKind",
     "DeviceInfo",
     "DeviceCapabilities",

@@ -56,9 +56,10 @@ class Device:
     """A compute device: ``Device.AUTO`` (the best present), ``Device.CPU``,
     ``Device.cuda(i)`` or ``Device.METAL``.
 
-    Today the engine computes on the CPU; AUTO resolves to it. Asking for a
-    device that is not present fails with :class:`DeviceError` when the model
-    is loaded (or when the device is queried).
+    ``Device.cuda(i)`` runs the model on that NVIDIA GPU (the whole decode
+    step on the device); AUTO resolves to the CPU. Asking for a device that
+    is not present fails with :class:`DeviceError` when the model is loaded
+    (or when the device is queried).
     """
 
     kind: DeviceKind
