@@ -71,6 +71,12 @@ func bitnet_model_load(path *C.char, cfg *C.bitnet_model_config, out **C.bitnet_
 	if err != nil {
 		return fail(err)
 	}
+	return newModelHandle(m, tokPath, out)
+}
+
+// newModelHandle gives a loaded model (with the tokenizer of tokPath, when
+// set) to the caller as a handle; on failure it closes m.
+func newModelHandle(m *engine.Model, tokPath string, out **C.bitnet_model) C.int32_t {
 	if tokPath != "" {
 		tok, err := loadTokenizer(tokPath)
 		if err == nil {

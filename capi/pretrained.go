@@ -69,21 +69,5 @@ func bitnet_model_load_pretrained(repo, revision *C.char, cfg *C.bitnet_model_co
 		}
 		return fail(err)
 	}
-	if tokPath != "" {
-		tok, err := loadTokenizer(tokPath)
-		if err == nil {
-			err = m.SetTokenizer(tok)
-		}
-		if err != nil {
-			m.Close()
-			return fail(err)
-		}
-	}
-	p := newHandle(&model{m: m}, C.sizeof_struct_bitnet_model)
-	if p == nil {
-		m.Close()
-		return fail(errNoMemory)
-	}
-	*out = (*C.bitnet_model)(p)
-	return C.BITNET_OK
+	return newModelHandle(m, tokPath, out)
 }
