@@ -11,6 +11,7 @@ import (
 	"unsafe"
 
 	"github.com/bitnet-dev/bitnet/engine"
+	"github.com/bitnet-dev/bitnet/tokenize"
 )
 
 // model is the object behind a bitnet_model handle.
@@ -78,7 +79,7 @@ func bitnet_model_load(path *C.char, cfg *C.bitnet_model_config, out **C.bitnet_
 // set) to the caller as a handle; on failure it closes m.
 func newModelHandle(m *engine.Model, tokPath string, out **C.bitnet_model) C.int32_t {
 	if tokPath != "" {
-		tok, err := loadTokenizer(tokPath)
+		tok, err := tokenize.Load(tokPath)
 		if err == nil {
 			err = m.SetTokenizer(tok)
 		}

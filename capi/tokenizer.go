@@ -44,7 +44,7 @@ func bitnet_tokenizer_load(path *C.char, out **C.bitnet_tokenizer) (rc C.int32_t
 		return fail(invalid("path is NULL"))
 	}
 	p := C.GoString(path)
-	t, err := loadTokenizer(p)
+	t, err := tokenize.Load(p)
 	if err != nil {
 		return fail(err)
 	}
@@ -82,7 +82,7 @@ func bitnet_tokenizer_get_info(p *C.bitnet_tokenizer, info *C.bitnet_tokenizer_i
 
 // tokenizerEOT is the end-of-turn token (-1 when none).
 func tokenizerEOT(t tokenize.Tokenizer) int32 {
-	for _, id := range endOfGeneration(t) {
+	for _, id := range tokenize.EndOfGeneration(t) {
 		if id != t.EOS() {
 			return id
 		}
